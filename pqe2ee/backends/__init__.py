@@ -1,0 +1,111 @@
+"""KEM backends: who does the ML-KEM arithmetic.
+
+``cryptography`` is the default and always present.  ``oqs`` (liboqs) is used when a
+liboqs shared library exists on the machine; it is never downloaded or built.  Backends
+are loaded lazily, once, and a backend that cannot load says why
+(:func:`backend_status`).  ``PQE2EE_BACKEND=oqs`` puts liboqs first in the chain.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+
+from pqe2ee.backends._interface import Backend, MLKEMOps
+from pqe2ee.exceptions import BackendUnavailable
+
+__all__ = [
+    "BACKEND_NAMES",
+    "Backend",
+    "MLKEMOps",
+    "backend_chain",
+    "backend_status",
+    "get_backend",
+]
+
+
+def _load_cryptography() -> Backend:
+    from pqe2ee.backends._cryptography import CryptographyBackend
+
+    return CryptographyBackend()
+
+
+def _load_oqs() -> Backend:
+    from pqe2ee.backends._oqs import OqsBackend
+
+    return OqsBackend()
+
+
+_LOADERS: dict[str, Callable[[], Backend]] = {
+    "cryptography": _load_cryptography,
+    "oqs": _load_oqs,
+}
+BACKEND_NAMES = tuple(_LOADERS)
+
+
+@cache
+def _load(name: str) -> Backend | BackendUnavailable:
+    try:
+        return _LOADERS[name]()
+    except BackendUnavailable as exc:
+        return exc
+
+
+def get_backend(name: str) -> Backend:
+    """The named backend, loaded once.
+
+    :raises ValueError: no backend has that name.
+    :raises BackendUnavailable: it cannot be loaded here (the message says why).
+    """
+    if name not in _LOADERS:
+        raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
+    result = _load(name)
+    if isinstance(result, BackendUnavailable):
+        raise result
+    return result
+
+
+def backend_status() -> dict[str, str]:
+    """For each backend: its version if it loads, else ``"unavailable: <why>"``."""
+    status = {}
+    for name in BACKEND_NAMES:
+        result = _load(name)
+        if isinstance(result, BackendUnavailable):
+            status[name] = f"unavailable: {result}"
+        else:
+            status[name] = result.version()
+    return status
+
+
+def backend_chain() -> list[str]:
+    """Backend names in the order a KEM looks for a provider.
+
+    ``cryptography`` first unless ``PQE2EE_BACKEND`` names another one to prefer.
+    """
+    preferred = os.environ.get("PQE2EE_BACKEND", "cryptography")
+    if preferred not in _LOADERS:
+        raise ValueError(
+            f"PQE2EE_BACKEND={preferred!r} is not a backend; choose from {', '.join(BACKEND_NAMES)}"
+        )
+    return [preferred] + [n for n in BACKEND_NAMES if n != preferred]
+
+
+def find_mlkem(param_set: str, backend: str | None = None) -> tuple[str, MLKEMOps]:
+    """The first backend (or the named one) that offers ``param_set``.
+
+    :raises UnsupportedAlgorithm: none does; the message lists why each could not.
+    """
+    from pqe2ee.exceptions import UnsupportedAlgorithm
+
+    reasons = []
+    for name in [backend] if backend else backend_chain():
+        try:
+            ops = get_backend(name).mlkem(param_set)
+        except BackendUnavailable as exc:
+            reasons.append(str(exc))
+            continue
+        if ops is not None:
+            return name, ops
+        reasons.append(f"{name} backend has no {param_set}")
+    raise UnsupportedAlgorithm(f"{param_set} is not available here: " + "; ".join(reasons))

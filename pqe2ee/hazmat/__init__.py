@@ -1,0 +1,1 @@
+"""Primitives.  Dangerous when misused: prefer the recipes unless you know the protocol."""
