@@ -29,7 +29,7 @@ def _kem_table(backend: str | None) -> tuple[Table, list[str]]:
     for col in ("name", "mode", "pk", "sk", "ct", "ss", "TLS group", "backend", "usable"):
         numeric = col in ("pk", "sk", "ct", "ss")
         table.add_column(col, justify="right" if numeric else "left", no_wrap=True)
-    notes = []
+    notes: list[str] = []
     for row in available_kems(backend=backend):
         group = f"0x{row.tls_group:04X}" if row.tls_group is not None else "-"
         if row.available:
@@ -87,7 +87,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     ss_alice = alice.decapsulate(ct)
     console.print(
         f"\nHybrid round trip with {kem.name}: public key {kem.public_key_size} B, "
-        f"ciphertext {len(ct)} B; both sides hold the same {len(ss_bob)}-byte secret: "
+        f"ciphertext {len(ct)} B.\nBoth sides hold the same {len(ss_bob)}-byte secret: "
         f"{'[green]yes[/]' if ss_alice == ss_bob else '[red]NO[/]'}"
     )
     return 0 if ss_alice == ss_bob else 1

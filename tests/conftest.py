@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,3 +14,19 @@ VECTORS = Path(__file__).parent / "vectors"
 @pytest.fixture(scope="session")
 def vectors() -> Path:
     return VECTORS
+
+
+def load_json(path: Path) -> Any:
+    with path.open() as f:
+        return json.load(f)
+
+
+def wycheproof_cases(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(id, test) pairs of a Wycheproof file, each test carrying its group's fields."""
+    data = load_json(path)
+    out = []
+    for group in data["testGroups"]:
+        extra = {k: v for k, v in group.items() if k != "tests"}
+        for test in group["tests"]:
+            out.append((f"tc{test['tcId']}", {**extra, **test}))
+    return out

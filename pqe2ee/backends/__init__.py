@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cache
 
 from pqe2ee.backends._interface import Backend, MLKEMOps
-from pqe2ee.exceptions import BackendUnavailable
+from pqe2ee.exceptions import BackendUnavailable, UnsupportedAlgorithm
 
 __all__ = [
     "BACKEND_NAMES",
@@ -21,6 +21,7 @@ __all__ = [
     "MLKEMOps",
     "backend_chain",
     "backend_status",
+    "find_mlkem",
     "get_backend",
 ]
 
@@ -92,14 +93,18 @@ def backend_chain() -> list[str]:
 
 
 def find_mlkem(param_set: str, backend: str | None = None) -> tuple[str, MLKEMOps]:
-    """The first backend (or the named one) that offers ``param_set``.
+    """The named backend's ``param_set``, or the first backend in the chain that has it.
 
-    :raises UnsupportedAlgorithm: none does; the message lists why each could not.
+    :raises BackendUnavailable: ``backend`` was named and cannot be loaded here.
+    :raises UnsupportedAlgorithm: no backend offers it; the message says why for each.
     """
-    from pqe2ee.exceptions import UnsupportedAlgorithm
-
+    if backend is not None:
+        ops = get_backend(backend).mlkem(param_set)
+        if ops is None:
+            raise UnsupportedAlgorithm(f"{param_set} is not available on the {backend} backend")
+        return backend, ops
     reasons = []
-    for name in [backend] if backend else backend_chain():
+    for name in backend_chain():
         try:
             ops = get_backend(name).mlkem(param_set)
         except BackendUnavailable as exc:

@@ -10,8 +10,11 @@ only then imports ``oqs``.  Otherwise the backend reports itself unavailable and
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import io
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -49,7 +52,13 @@ def _import_oqs() -> Any:
     if path is None:
         raise BackendUnavailable(f"liboqs backend: {why}")
     try:
-        import oqs
+        # liboqs-python attaches a handler printing to stdout at import; catch that
+        # stream and hand its logger back to the application's logging config.
+        with contextlib.redirect_stdout(io.StringIO()):
+            import oqs
+        oqs_logger = logging.getLogger("oqs.oqs")
+        oqs_logger.handlers.clear()
+        oqs_logger.setLevel(logging.NOTSET)
     except ImportError as exc:
         raise BackendUnavailable(
             f"liboqs backend: liboqs is at {path} but liboqs-python is not installed "

@@ -21,11 +21,13 @@ from __future__ import annotations
 import abc
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pqe2ee.exceptions import InvalidInput, UnsupportedAlgorithm
 
-__all__ = ["KEM", "KEMPrivateKey", "KEMPublicKey", "check_length"]
+__all__ = ["KEM", "KEMPrivateKey", "KEMPublicKey", "check_length", "component_errors"]
 
 PubT = TypeVar("PubT")
 PrivT = TypeVar("PrivT")
@@ -46,6 +48,15 @@ def check_length(kem_name: str, what: str, data: object, expected: int) -> bytes
     if len(raw) != expected:
         raise InvalidInput(f"{kem_name} {what} must be {expected} bytes, got {len(raw)}")
     return raw
+
+
+@contextmanager
+def component_errors(kem_name: str) -> Iterator[None]:
+    """Prefix a component's :class:`InvalidInput` with the composite KEM's name."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise InvalidInput(f"{kem_name}: {exc}") from None
 
 
 class KEMPublicKey:

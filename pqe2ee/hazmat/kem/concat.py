@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from pqe2ee.exceptions import InvalidInput
-from pqe2ee.hazmat.kem._base import KEM, KEMPrivateKey, KEMPublicKey
+from pqe2ee.hazmat.kem._base import KEM, KEMPrivateKey, KEMPublicKey, component_errors
 
 __all__ = ["ConcatHybridKEM"]
 
@@ -57,26 +56,19 @@ class ConcatHybridKEM(KEM[tuple[KEMPublicKey, ...], tuple[KEMPrivateKey, ...]]):
         pq = [c.backend for c in self._parts if c.mode == "pq"]
         return pq[0] if pq else "cryptography"
 
-    def _named(self, exc: InvalidInput) -> InvalidInput:
-        return InvalidInput(f"{self.name}: {exc}")
-
     def _random_seed(self) -> bytes:
         return b"".join(c._random_seed() for c in self._parts)
 
     def _load_private(self, seed: bytes) -> tuple[tuple[KEMPrivateKey, ...], bytes]:
         parts = _split(seed, [c.seed_size for c in self._parts])
-        try:
+        with component_errors(self.name):
             keys = tuple(c.from_seed_bytes(s) for c, s in zip(self._parts, parts, strict=True))
-        except InvalidInput as exc:
-            raise self._named(exc) from None
         return keys, b"".join(k.public_key().public_bytes_raw() for k in keys)
 
     def _load_public(self, raw: bytes) -> tuple[KEMPublicKey, ...]:
         parts = _split(raw, [c.public_key_size for c in self._parts])
-        try:
+        with component_errors(self.name):
             return tuple(c.from_public_bytes(p) for c, p in zip(self._parts, parts, strict=True))
-        except InvalidInput as exc:
-            raise self._named(exc) from None
 
     def _encapsulate(self, pub: tuple[KEMPublicKey, ...]) -> tuple[bytes, bytes]:
         return self._encapsulate_derand(pub, None)
@@ -84,21 +76,20 @@ class ConcatHybridKEM(KEM[tuple[KEMPublicKey, ...], tuple[KEMPrivateKey, ...]]):
     def _encapsulate_derand(
         self, pub: tuple[KEMPublicKey, ...], randomness: bytes | None
     ) -> tuple[bytes, bytes]:
-        if randomness is None:
-            results = [k.encapsulate() for k in pub]
-        else:
-            sizes = [c.encaps_randomness_size for c in self._parts]
-            if len(randomness) != sum(sizes):
-                raise ValueError(f"{self.name} encapsulation randomness must be {sum(sizes)} bytes")
-            results = [
-                k.kem._encapsulate_derand(k._handle, r)
-                for k, r in zip(pub, _split(randomness, sizes), strict=True)
-            ]
+        sizes = [c.encaps_randomness_size for c in self._parts]
+        if randomness is not None and len(randomness) != sum(sizes):
+            raise ValueError(f"{self.name} encapsulation randomness must be {sum(sizes)} bytes")
+        with component_errors(self.name):
+            if randomness is None:
+                results = [k.encapsulate() for k in pub]
+            else:
+                results = [
+                    k.kem._encapsulate_derand(k._handle, r)
+                    for k, r in zip(pub, _split(randomness, sizes), strict=True)
+                ]
         return b"".join(r[0] for r in results), b"".join(r[1] for r in results)
 
     def _decapsulate(self, priv: tuple[KEMPrivateKey, ...], ct: bytes) -> bytes:
         parts = _split(ct, [c.ciphertext_size for c in self._parts])
-        try:
+        with component_errors(self.name):
             return b"".join(k.decapsulate(c) for k, c in zip(priv, parts, strict=True))
-        except InvalidInput as exc:
-            raise self._named(exc) from None

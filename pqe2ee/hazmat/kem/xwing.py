@@ -22,8 +22,7 @@ import hashlib
 import os
 from typing import ClassVar
 
-from pqe2ee.exceptions import InvalidInput
-from pqe2ee.hazmat.kem._base import KEM, KEMPrivateKey, KEMPublicKey
+from pqe2ee.hazmat.kem._base import KEM, KEMPrivateKey, KEMPublicKey, component_errors
 from pqe2ee.hazmat.kem.dh import X25519KEM
 from pqe2ee.hazmat.kem.mlkem import MLKEM
 
@@ -73,24 +72,24 @@ class XWingKEM(KEM[_Pub, _Priv]):
         return (sk_m, sk_x), pk
 
     def _load_public(self, raw: bytes) -> _Pub:
-        try:
+        with component_errors(self.name):
             return self._mlkem.from_public_bytes(raw[:1184]), self._x25519.from_public_bytes(
                 raw[1184:]
             )
-        except InvalidInput as exc:
-            raise InvalidInput(f"X-Wing: {exc}") from None
 
     def _encapsulate(self, pub: _Pub) -> tuple[bytes, bytes]:
         pk_m, pk_x = pub
         ss_m, ct_m = pk_m.encapsulate()
-        return self._finish(ss_m, ct_m, pk_x, *pk_x.encapsulate())
+        with component_errors(self.name):
+            return self._finish(ss_m, ct_m, pk_x, *pk_x.encapsulate())
 
     def _encapsulate_derand(self, pub: _Pub, randomness: bytes) -> tuple[bytes, bytes]:
         if len(randomness) != 64:
             raise ValueError("X-Wing encapsulation randomness must be 64 bytes")
         pk_m, pk_x = pub
         ss_m, ct_m = self._mlkem._encapsulate_derand(pk_m._handle, randomness[:32])
-        ss_x, ct_x = self._x25519._encapsulate_derand(pk_x._handle, randomness[32:])  # type: ignore[arg-type]
+        with component_errors(self.name):
+            ss_x, ct_x = self._x25519._encapsulate_derand(pk_x._handle, randomness[32:])  # type: ignore[arg-type]
         return self._finish(ss_m, ct_m, pk_x, ss_x, ct_x)
 
     def _finish(
@@ -102,8 +101,6 @@ class XWingKEM(KEM[_Pub, _Priv]):
         sk_m, sk_x = priv
         ct_m, ct_x = ct[:1088], ct[1088:]
         ss_m = sk_m.decapsulate(ct_m)
-        try:
+        with component_errors(self.name):
             ss_x = sk_x.decapsulate(ct_x)
-        except InvalidInput as exc:
-            raise InvalidInput(f"X-Wing: {exc}") from None
         return combiner(ss_m, ss_x, ct_x, sk_x.public_key().public_bytes_raw())

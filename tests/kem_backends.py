@@ -1,0 +1,26 @@
+"""Which backends the KEM tests run on: every one that loads here.
+
+The liboqs backend loads only where a liboqs shared library exists (point
+``OQS_INSTALL_PATH`` at one to test it); elsewhere its tests are not generated and
+``tests/test_backends.py`` checks that it reports itself unavailable with a reason.
+"""
+
+from __future__ import annotations
+
+from pqe2ee.backends import BACKEND_NAMES, get_backend
+from pqe2ee.exceptions import BackendUnavailable
+
+
+def loadable_backends() -> list[str]:
+    names = []
+    for name in BACKEND_NAMES:
+        try:
+            get_backend(name)
+        except BackendUnavailable:
+            continue
+        names.append(name)
+    return names
+
+
+def mlkem_on_backends() -> list[str]:
+    return loadable_backends()
