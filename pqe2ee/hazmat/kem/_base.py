@@ -64,10 +64,17 @@ class KEMPublicKey:
 
     __slots__ = ("_handle", "_kem", "_raw")
 
-    def __init__(self, kem: KEM[Any, Any], raw: bytes, handle: object) -> None:
+    def __init__(self, kem: KEM[Any, Any], raw: bytes, handle: object = None) -> None:
+        # ``handle`` is None for the public half of a private key: those bytes came from
+        # a valid seed, so parsing (about 25 µs for ML-KEM) waits until first use.
         self._kem = kem
         self._raw = raw
         self._handle = handle
+
+    def _parsed(self) -> Any:
+        if self._handle is None:
+            self._handle = self._kem._load_public(self._raw)
+        return self._handle
 
     @property
     def kem(self) -> KEM[Any, Any]:
@@ -83,7 +90,7 @@ class KEMPublicKey:
 
         :returns: ``(shared_secret, ciphertext)``; send the ciphertext, keep the secret.
         """
-        return self._kem._encapsulate(self._handle)
+        return self._kem._encapsulate(self._parsed())
 
     def fingerprint(self) -> str:
         """SHA-256 of the raw key, hex: safe to log, names the key."""
@@ -208,8 +215,7 @@ class KEM(abc.ABC, Generic[PubT, PrivT]):
         """
         raw = check_length(self.name, "seed", seed, self.seed_size)
         handle, pub_raw = self._load_private(raw)
-        public = KEMPublicKey(self, pub_raw, self._load_public(pub_raw))
-        return KEMPrivateKey(self, raw, handle, public)
+        return KEMPrivateKey(self, raw, handle, KEMPublicKey(self, pub_raw))
 
     def from_private_bytes(self, private_key: bytes) -> KEMPrivateKey:
         """Load a private key in seed form (the same as :meth:`from_seed_bytes`)."""
@@ -253,7 +259,7 @@ class KEM(abc.ABC, Generic[PubT, PrivT]):
         :raises UnsupportedAlgorithm: the backend cannot take fixed randomness.
         """
         pub = self.from_public_bytes(public_key)
-        return self._encapsulate_derand(pub._handle, bytes(randomness))  # type: ignore[arg-type]
+        return self._encapsulate_derand(pub._parsed(), bytes(randomness))
 
     def __repr__(self) -> str:
         return f"<KEM {self.name} ({self.mode}, backend {self.backend})>"

@@ -84,7 +84,7 @@ class ConcatHybridKEM(KEM[tuple[KEMPublicKey, ...], tuple[KEMPrivateKey, ...]]):
                 results = [k.encapsulate() for k in pub]
             else:
                 results = [
-                    k.kem._encapsulate_derand(k._handle, r)
+                    k.kem._encapsulate_derand(k._parsed(), r)
                     for k, r in zip(pub, _split(randomness, sizes), strict=True)
                 ]
         return b"".join(r[0] for r in results), b"".join(r[1] for r in results)

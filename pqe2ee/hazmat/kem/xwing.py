@@ -87,9 +87,9 @@ class XWingKEM(KEM[_Pub, _Priv]):
         if len(randomness) != 64:
             raise ValueError("X-Wing encapsulation randomness must be 64 bytes")
         pk_m, pk_x = pub
-        ss_m, ct_m = self._mlkem._encapsulate_derand(pk_m._handle, randomness[:32])
+        ss_m, ct_m = self._mlkem._encapsulate_derand(pk_m._parsed(), randomness[:32])
         with component_errors(self.name):
-            ss_x, ct_x = self._x25519._encapsulate_derand(pk_x._handle, randomness[32:])  # type: ignore[arg-type]
+            ss_x, ct_x = self._x25519._encapsulate_derand(pk_x._parsed(), randomness[32:])
         return self._finish(ss_m, ct_m, pk_x, ss_x, ct_x)
 
     def _finish(
