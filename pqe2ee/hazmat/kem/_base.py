@@ -204,9 +204,17 @@ class KEM(abc.ABC, Generic[PubT, PrivT]):
         )
 
     # --- the object API ----------------------------------------------------------
+    def _generate(self) -> tuple[bytes, PrivT, bytes]:
+        """``(seed, handle, public key bytes)`` of a fresh key; override when a backend
+        can make a key more cheaply than by expanding a random seed."""
+        seed = self._random_seed()
+        handle, pub_raw = self._load_private(seed)
+        return seed, handle, pub_raw
+
     def generate(self) -> KEMPrivateKey:
         """A new random private key."""
-        return self.from_seed_bytes(self._random_seed())
+        seed, handle, pub_raw = self._generate()
+        return KEMPrivateKey(self, seed, handle, KEMPublicKey(self, pub_raw))
 
     def from_seed_bytes(self, seed: bytes) -> KEMPrivateKey:
         """The private key for a seed (deterministic; see the module doc for the form).

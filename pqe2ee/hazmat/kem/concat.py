@@ -59,6 +59,11 @@ class ConcatHybridKEM(KEM[tuple[KEMPublicKey, ...], tuple[KEMPrivateKey, ...]]):
     def _random_seed(self) -> bytes:
         return b"".join(c._random_seed() for c in self._parts)
 
+    def _generate(self) -> tuple[bytes, tuple[KEMPrivateKey, ...], bytes]:
+        keys = tuple(c.generate() for c in self._parts)
+        seed = b"".join(k.private_bytes_raw() for k in keys)
+        return seed, keys, b"".join(k.public_key().public_bytes_raw() for k in keys)
+
     def _load_private(self, seed: bytes) -> tuple[tuple[KEMPrivateKey, ...], bytes]:
         parts = _split(seed, [c.seed_size for c in self._parts])
         with component_errors(self.name):

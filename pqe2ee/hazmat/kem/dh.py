@@ -95,8 +95,12 @@ class ECDHKEM(KEM[ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey]):
         return "cryptography"
 
     def _random_seed(self) -> bytes:
+        return self._generate()[0]
+
+    def _generate(self) -> tuple[bytes, ec.EllipticCurvePrivateKey, bytes]:
         key = ec.generate_private_key(self._curve)
-        return key.private_numbers().private_value.to_bytes(self.seed_size, "big")
+        seed = key.private_numbers().private_value.to_bytes(self.seed_size, "big")
+        return seed, key, self._encode(key.public_key())
 
     def _load_private(self, seed: bytes) -> tuple[ec.EllipticCurvePrivateKey, bytes]:
         try:
@@ -121,7 +125,8 @@ class ECDHKEM(KEM[ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey]):
             raise InvalidInput(f"{self.name} point is not on the curve") from None
 
     def _encapsulate(self, pub: ec.EllipticCurvePublicKey) -> tuple[bytes, bytes]:
-        return self._encapsulate_derand(pub, self._random_seed())
+        eph = ec.generate_private_key(self._curve)
+        return eph.exchange(ec.ECDH(), pub), self._encode(eph.public_key())
 
     def _encapsulate_derand(
         self, pub: ec.EllipticCurvePublicKey, randomness: bytes

@@ -1,0 +1,1 @@
+"""bench/ holds benchmarks only; `make bench` runs them, `make test` does not."""
