@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pqe2ee.exceptions import InvalidInput, UnsupportedAlgorithm
 from pqe2ee.hazmat.kem import KEM, get_kem
@@ -192,3 +194,35 @@ def test_cctv_unlucky_sample(size: str) -> None:
     prod_ss, prod_ct = get_kem(f"ML-KEM-{size}").encapsulate(rec["ek"])
     assert len(prod_ct) == len(rec["c"])
     assert len(prod_ss) == 32
+
+
+def _modulus_ok_slow(ek: bytes, k: int) -> bool:
+    """The check written the obvious way, coefficient by coefficient."""
+    t = ek[: 384 * k]
+    for i in range(0, len(t), 3):
+        x = int.from_bytes(t[i : i + 3], "little")
+        if x & 0xFFF >= 3329 or x >> 12 >= 3329:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_modulus_check_matches_the_obvious_loop(k: int, data: Any) -> None:
+    coeffs = data.draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, 3328),
+                st.integers(3329, 4095),
+                st.sampled_from([0, 3328, 3329, 4095]),
+            ),
+            min_size=256 * k,
+            max_size=256 * k,
+        )
+    )
+    packed = b"".join(
+        (coeffs[i] | coeffs[i + 1] << 12).to_bytes(3, "little") for i in range(0, len(coeffs), 2)
+    )
+    ek = packed + bytes(32)
+    assert ek_modulus_ok(ek, k) == _modulus_ok_slow(ek, k) == all(c < 3329 for c in coeffs)

@@ -31,17 +31,31 @@ PARAMETER_SETS: dict[str, tuple[int, int, int]] = {
 }
 
 
+def _field_masks(k: int) -> tuple[int, int, int]:
+    """Masks over 256*k packed 12-bit fields, taken two at a time (24-bit slots)."""
+    slots = 128 * k
+    low12 = sum(0xFFF << (24 * i) for i in range(slots))
+    add = sum((4096 - Q) << (24 * i) for i in range(slots))
+    carry = sum(1 << (24 * i + 12) for i in range(slots))
+    return low12, add, carry
+
+
+_MASKS = {k: _field_masks(k) for k, _, _ in PARAMETER_SETS.values()}
+
+
 def ek_modulus_ok(ek: bytes, k: int) -> bool:
     """FIPS 203 §7.2 input check: ByteEncode12(ByteDecode12(t̂)) == t̂.
 
     Equivalently, every 12-bit little-endian coefficient packed in the first
-    ``384 * k`` bytes is below q.  Used for backends whose parser does not check.
+    ``384 * k`` bytes is below q.  Done on one big integer, not per coefficient (a few
+    microseconds instead of ~50): even and odd fields are spread into 24-bit slots,
+    ``4096 - q`` is added to each, and a field was >= q exactly when its slot carries
+    into bit 12.  Used for backends whose own parser does not check.
     """
-    t = ek[: 384 * k]
-    for b0, b1, b2 in zip(t[0::3], t[1::3], t[2::3], strict=True):
-        if (b0 | (b1 & 0x0F) << 8) >= Q or (b1 >> 4 | b2 << 4) >= Q:
-            return False
-    return True
+    low12, add, carry = _MASKS[k]
+    t = int.from_bytes(ek[: 384 * k], "little")
+    even, odd = t & low12, (t >> 12) & low12
+    return not ((even + add) & carry or (odd + add) & carry)
 
 
 class MLKEM(KEM[Any, Any]):
