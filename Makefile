@@ -47,7 +47,8 @@ demo: build
 	$(BIN)/pqe2ee demo
 
 bench: build
-	$(BIN)/pytest bench --benchmark-only --benchmark-columns=median,iqr,rounds -q
+	$(BIN)/pytest bench -q --benchmark-only --benchmark-columns=median,iqr,rounds \
+		--benchmark-max-time=0.2 --benchmark-sort=name
 
 clean:
 	rm -rf build *.egg-info pqe2ee/_core*.so pqe2ee/_core.c $(CORE_STAMP)
