@@ -35,15 +35,15 @@ def raw_cryptography_ops() -> dict[tuple[str, str], Callable[[], object]]:
         return eph.exchange(xpub), eph.public_key().public_bytes_raw()
 
     return {
-        ("ML-KEM-768", "keygen"): lambda: mlkem.MLKEM768PrivateKey.generate()
-        .public_key()
-        .public_bytes_raw(),
+        ("ML-KEM-768", "keygen"): lambda: (
+            mlkem.MLKEM768PrivateKey.generate().public_key().public_bytes_raw()
+        ),
         ("ML-KEM-768", "encaps"): pub.encapsulate,
         ("ML-KEM-768", "decaps"): lambda: key.decapsulate(ct),
         ("ML-KEM-768", "parse"): lambda: mlkem.MLKEM768PublicKey.from_public_bytes(pk_raw),
-        ("X25519", "keygen"): lambda: x25519.X25519PrivateKey.generate()
-        .public_key()
-        .public_bytes_raw(),
+        ("X25519", "keygen"): lambda: (
+            x25519.X25519PrivateKey.generate().public_key().public_bytes_raw()
+        ),
         ("X25519", "encaps"): x_encaps,
         ("X25519", "decaps"): lambda: xkey.exchange(xpub),
         ("X25519", "parse"): lambda: x25519.X25519PublicKey.from_public_bytes(
