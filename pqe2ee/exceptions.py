@@ -10,10 +10,16 @@ from __future__ import annotations
 
 __all__ = [
     "BackendUnavailable",
+    "DowngradeError",
+    "IdentityRejected",
     "InternalError",
     "InvalidInput",
+    "InvalidSignature",
     "InvalidTag",
+    "KnownPeerMismatch",
+    "LocalProtocolError",
     "Pqe2eeError",
+    "RemoteProtocolError",
     "UnsupportedAlgorithm",
 ]
 
@@ -51,3 +57,37 @@ class BackendUnavailable(Pqe2eeError):
 
 class InternalError(Pqe2eeError):
     """The compiled core or a backend reported a state that should be impossible."""
+
+
+class InvalidSignature(Pqe2eeError):
+    """A signature did not verify (for a hybrid identity: either of its two)."""
+
+
+class LocalProtocolError(Pqe2eeError):
+    """This side misused a protocol object (for example, sent data before the handshake)."""
+
+
+class RemoteProtocolError(Pqe2eeError):
+    """The peer broke the protocol: malformed or unexpected message, failed authentication,
+    truncated stream, or an alert it sent.  The connection is dead after this."""
+
+    def __init__(self, message: str, *, alert: int | None = None) -> None:
+        super().__init__(message)
+        #: The alert code sent to (or received from) the peer, if any.
+        self.alert = alert
+
+
+class DowngradeError(RemoteProtocolError):
+    """``require_pq`` is set and the peer offered or chose no suite with ML-KEM."""
+
+
+class IdentityRejected(RemoteProtocolError):
+    """The peer's identity is not the pinned one, not allowed, or not what it claims."""
+
+
+class KnownPeerMismatch(IdentityRejected):
+    """A known-peers file names a different identity for this peer.
+
+    Like SSH's ``REMOTE HOST IDENTIFICATION HAS CHANGED``: either the peer changed its key
+    or someone is in the middle.  The message names the file and line to check.
+    """

@@ -1,0 +1,230 @@
+"""Long-term identities: signing keys, their public form, fingerprints, safety numbers.
+
+An identity signs handshakes (docs/protocol.md §6) with Ed25519 (RFC 8032), ML-DSA-65
+(FIPS 204), or both (``hybrid``: both signatures are sent and both must verify, so it
+stays unforgeable while either scheme holds).  The private key is kept as the schemes'
+32-byte seeds; it never appears in a repr.
+
+The fingerprint hashes the whole public identity, kind included, so two kinds can never
+share one.  The safety number is computed from both fingerprints in sorted order so both
+sides see the same digits (as in Signal).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Sequence
+from functools import cached_property
+
+from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
+
+from pqe2ee.exceptions import InvalidInput, InvalidSignature
+from pqe2ee.handshake.suites import AuthKind
+
+__all__ = ["Identity", "PublicIdentity", "parse_fingerprint", "safety_number"]
+
+_FP_PREFIX = b"pqe2ee identity v1\x00"
+_ED_PK, _MLDSA_PK = 32, 1952
+_ED_SIG, _MLDSA_SIG = 64, 3309
+
+#: The key and signature sizes of each kind, in wire order.
+_LAYOUT: dict[AuthKind, tuple[tuple[int, int], ...]] = {
+    AuthKind.ED25519: ((_ED_PK, _ED_SIG),),
+    AuthKind.ML_DSA_65: ((_MLDSA_PK, _MLDSA_SIG),),
+    AuthKind.HYBRID: ((_ED_PK, _ED_SIG), (_MLDSA_PK, _MLDSA_SIG)),
+}
+
+
+def _schemes(kind: AuthKind) -> tuple[str, ...]:
+    return {
+        AuthKind.ED25519: ("ed25519",),
+        AuthKind.ML_DSA_65: ("ml-dsa-65",),
+        AuthKind.HYBRID: ("ed25519", "ml-dsa-65"),
+    }[kind]
+
+
+class PublicIdentity:
+    """The public half of an identity: what a peer sees, pins and verifies against."""
+
+    __slots__ = ("__dict__", "_keys", "kind")
+
+    def __init__(self, kind: AuthKind, keys: Sequence[bytes]) -> None:
+        layout = _LAYOUT[kind]
+        if len(keys) != len(layout):
+            raise InvalidInput(f"a {kind.value} identity has {len(layout)} key(s), got {len(keys)}")
+        for key, (size, _) in zip(keys, layout, strict=True):
+            if len(key) != size:
+                raise InvalidInput(
+                    f"{kind.value} identity key must be {size} bytes, got {len(key)}"
+                )
+        self.kind = kind
+        self._keys = tuple(bytes(k) for k in keys)
+
+    @cached_property
+    def _verifiers(self) -> list[ed25519.Ed25519PublicKey | mldsa.MLDSA65PublicKey]:
+        out: list[ed25519.Ed25519PublicKey | mldsa.MLDSA65PublicKey] = []
+        for scheme, key in zip(_schemes(self.kind), self._keys, strict=True):
+            try:
+                if scheme == "ed25519":
+                    out.append(ed25519.Ed25519PublicKey.from_public_bytes(key))
+                else:
+                    out.append(mldsa.MLDSA65PublicKey.from_public_bytes(key))
+            except ValueError:
+                raise InvalidInput(f"invalid {scheme} public key in identity") from None
+        return out
+
+    @property
+    def keys(self) -> tuple[bytes, ...]:
+        """The raw public keys, in wire order (Ed25519 before ML-DSA-65)."""
+        return self._keys
+
+    def encode(self) -> bytes:
+        """The Identity message body: ``kind u16 || u8 count || opaque16 keys``."""
+        out = self.kind.code.to_bytes(2, "big") + bytes([len(self._keys)])
+        for key in self._keys:
+            out += len(key).to_bytes(2, "big") + key
+        return out
+
+    @classmethod
+    def decode(cls, body: bytes) -> PublicIdentity:
+        """Parse an Identity message body strictly.
+
+        :raises InvalidInput: unknown kind, wrong key count or size, trailing bytes.
+        """
+        if len(body) < 3:
+            raise InvalidInput("identity is truncated")
+        try:
+            kind = AuthKind.from_code(int.from_bytes(body[:2], "big"))
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        count, pos, keys = body[2], 3, []
+        for _ in range(count):
+            if pos + 2 > len(body):
+                raise InvalidInput("identity is truncated")
+            size = int.from_bytes(body[pos : pos + 2], "big")
+            if pos + 2 + size > len(body):
+                raise InvalidInput("identity is truncated")
+            keys.append(body[pos + 2 : pos + 2 + size])
+            pos += 2 + size
+        if pos != len(body):
+            raise InvalidInput("identity has trailing bytes")
+        identity = cls(kind, keys)
+        _ = identity._verifiers  # parse the keys now: a bad key is a decode error
+        return identity
+
+    def fingerprint(self) -> bytes:
+        """SHA-256 over the canonical encoding, kind included (32 bytes)."""
+        return hashlib.sha256(_FP_PREFIX + self.encode()).digest()
+
+    def fingerprint_hex(self) -> str:
+        """The fingerprint as 64 hex digits in groups of four: what users compare and pin."""
+        h = self.fingerprint().hex()
+        return " ".join(h[i : i + 4] for i in range(0, 64, 4))
+
+    def verify(self, message: bytes, signatures: Sequence[bytes]) -> None:
+        """Check one signature per key over ``message``; all must verify.
+
+        :raises InvalidSignature: any signature is missing, malformed or wrong.
+        """
+        layout = _LAYOUT[self.kind]
+        if len(signatures) != len(layout):
+            raise InvalidSignature(
+                f"a {self.kind.value} identity needs {len(layout)} signature(s), "
+                f"got {len(signatures)}"
+            )
+        for verifier, sig, scheme in zip(
+            self._verifiers, signatures, _schemes(self.kind), strict=True
+        ):
+            try:
+                verifier.verify(sig, message)
+            except _CryptoInvalidSignature:
+                raise InvalidSignature(f"{scheme} signature does not verify") from None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PublicIdentity):
+            return NotImplemented
+        return hmac.compare_digest(self.encode(), other.encode())
+
+    def __hash__(self) -> int:
+        return hash(self.encode())
+
+    def __repr__(self) -> str:
+        return f"<PublicIdentity {self.kind.value} {self.fingerprint().hex()[:16]}>"
+
+
+class Identity:
+    """A long-term signing identity (private).  Create with :meth:`generate`."""
+
+    __slots__ = ("_public", "_seeds", "_signers", "kind")
+
+    def __init__(self, kind: AuthKind, seeds: Sequence[bytes]) -> None:
+        schemes = _schemes(kind)
+        if len(seeds) != len(schemes) or any(len(s) != 32 for s in seeds):
+            raise InvalidInput(f"a {kind.value} identity needs {len(schemes)} seed(s) of 32 bytes")
+        self.kind = kind
+        self._seeds = tuple(bytes(s) for s in seeds)
+        self._signers: list[ed25519.Ed25519PrivateKey | mldsa.MLDSA65PrivateKey] = []
+        keys = []
+        for scheme, seed in zip(schemes, self._seeds, strict=True):
+            signer: ed25519.Ed25519PrivateKey | mldsa.MLDSA65PrivateKey
+            if scheme == "ed25519":
+                signer = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+            else:
+                signer = mldsa.MLDSA65PrivateKey.from_seed_bytes(seed)
+            self._signers.append(signer)
+            keys.append(signer.public_key().public_bytes_raw())
+        self._public = PublicIdentity(kind, keys)
+
+    @classmethod
+    def generate(cls, kind: AuthKind | str = AuthKind.ED25519) -> Identity:
+        """A fresh random identity of ``kind``."""
+        kind = AuthKind(kind)
+        return cls(kind, [os.urandom(32) for _ in _schemes(kind)])
+
+    def public(self) -> PublicIdentity:
+        """The public identity to hand to peers."""
+        return self._public
+
+    def seeds(self) -> tuple[bytes, ...]:
+        """The private seeds, for storage in an identity file.  Keep them secret."""
+        return self._seeds
+
+    def sign(self, message: bytes) -> list[bytes]:
+        """One signature per key, in wire order."""
+        return [signer.sign(message) for signer in self._signers]
+
+    def __repr__(self) -> str:
+        return (
+            f"<Identity {self.kind.value} {self._public.fingerprint().hex()[:16]} (secret hidden)>"
+        )
+
+
+def parse_fingerprint(text: str) -> bytes:
+    """Read a fingerprint as users write it: hex, with any spaces, colons or dashes,
+    optionally prefixed ``sha256:``.
+
+    :raises ValueError: not 64 hex digits.
+    """
+    cleaned = re.sub(r"[\s:\-]", "", text.strip().lower().removeprefix("sha256:"))
+    if not re.fullmatch(r"[0-9a-f]{64}", cleaned):
+        raise ValueError(f"not a fingerprint (want 64 hex digits): {text!r}")
+    return bytes.fromhex(cleaned)
+
+
+def safety_number(a: PublicIdentity, b: PublicIdentity) -> str:
+    """A 60-digit number both sides compute alike, to compare out of band.
+
+    The two fingerprints are sorted, then iterated through SHA-512 5200 times (as in
+    Signal, to make finding a colliding identity costly); each 5 of the first 60 bytes
+    become one of 12 groups of 5 digits.
+    """
+    joined = b"".join(sorted((a.fingerprint(), b.fingerprint())))
+    h = b"pqe2ee safety number v1\x00" + joined
+    for _ in range(5200):
+        h = hashlib.sha512(h + joined).digest()
+    groups = [int.from_bytes(h[i : i + 5], "big") % 100000 for i in range(0, 60, 5)]
+    return " ".join(f"{g:05d}" for g in groups)

@@ -1,0 +1,118 @@
+"""The key schedule (docs/protocol.md §4-5): transcript hash, HKDF with labels, secrets.
+
+Shaped like TLS 1.3 §7.1 with the label prefix ``"pqe2ee1 "``: the KEM secret enters one
+HKDF-Extract, every traffic secret is Derive-Secret over the transcript hash at that
+point, and application secrets come only after the server's Finished.  Because every
+derivation includes the transcript (both public keys, both ciphertexts, the whole offer),
+the TLS-style concatenation of two KEM secrets is safe here (§8.1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+__all__ = [
+    "KeySchedule",
+    "Transcript",
+    "derive_secret",
+    "expand_label",
+    "finished_mac",
+    "traffic_key_iv",
+    "update_secret",
+]
+
+HASH_LEN = 32
+_LABEL_PREFIX = b"pqe2ee1 "
+_TRANSCRIPT_LABEL = b"pqe2ee handshake v1\x00"
+_EMPTY_HASH = hashlib.sha256(b"").digest()
+
+
+def expand_label(secret: bytes, label: str, context: bytes, length: int) -> bytes:
+    """HKDF-Expand-Label (RFC 8446 §7.1) with this protocol's prefix."""
+    full = _LABEL_PREFIX + label.encode()
+    info = length.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
+    return HKDFExpand(hashes.SHA256(), length, info).derive(secret)
+
+
+def derive_secret(secret: bytes, label: str, transcript_hash: bytes) -> bytes:
+    """Derive-Secret: a 32-byte secret bound to a transcript hash."""
+    return expand_label(secret, label, transcript_hash, HASH_LEN)
+
+
+def extract(salt: bytes, ikm: bytes) -> bytes:
+    """HKDF-Extract (RFC 5869 §2.2)."""
+    return HKDF.extract(hashes.SHA256(), salt, ikm)
+
+
+def traffic_key_iv(secret: bytes) -> tuple[bytes, bytes]:
+    """The AEAD key (32) and IV (12) of a traffic secret."""
+    return expand_label(secret, "key", b"", 32), expand_label(secret, "iv", b"", 12)
+
+
+def update_secret(secret: bytes) -> bytes:
+    """The next traffic secret after a key update."""
+    return expand_label(secret, "traffic upd", b"", HASH_LEN)
+
+
+def finished_mac(secret: bytes, transcript_hash: bytes) -> bytes:
+    """Finished verify_data: HMAC under the secret's finished key."""
+    key = expand_label(secret, "finished", b"", HASH_LEN)
+    return hmac.new(key, transcript_hash, hashlib.sha256).digest()
+
+
+class Transcript:
+    """The running hash of every handshake message, seeded with the channel binding."""
+
+    def __init__(self, channel_binding: bytes = b"") -> None:
+        if len(channel_binding) > 0xFFFF:
+            raise ValueError("channel binding must be at most 65535 bytes")
+        self._h = hashlib.sha256(
+            _TRANSCRIPT_LABEL + len(channel_binding).to_bytes(2, "big") + channel_binding
+        )
+
+    def add(self, message: bytes) -> None:
+        """Append one whole handshake message (type, length and body)."""
+        self._h.update(message)
+
+    def digest(self) -> bytes:
+        """The hash of everything so far (the transcript goes on)."""
+        return self._h.copy().digest()
+
+
+class KeySchedule:
+    """The secrets of one handshake, computed in order."""
+
+    def __init__(self, psk: bytes | None = None) -> None:
+        self._early = extract(bytes(HASH_LEN), psk if psk is not None else bytes(HASH_LEN))
+        self._handshake: bytes | None = None
+        self._master: bytes | None = None
+
+    def handshake_secrets(self, kem_secret: bytes, th_server_hello: bytes) -> tuple[bytes, bytes]:
+        """``(client, server)`` handshake traffic secrets."""
+        salt = derive_secret(self._early, "derived", _EMPTY_HASH)
+        self._handshake = extract(salt, kem_secret)
+        self._master = extract(derive_secret(self._handshake, "derived", _EMPTY_HASH), bytes(32))
+        return (
+            derive_secret(self._handshake, "c hs traffic", th_server_hello),
+            derive_secret(self._handshake, "s hs traffic", th_server_hello),
+        )
+
+    def application_secrets(self, th_server_finished: bytes) -> tuple[bytes, bytes, bytes]:
+        """``(client, server, exporter)`` secrets, after the server's Finished."""
+        if self._master is None:
+            raise RuntimeError("handshake secrets first")
+        return (
+            derive_secret(self._master, "c ap traffic", th_server_finished),
+            derive_secret(self._master, "s ap traffic", th_server_finished),
+            derive_secret(self._master, "exp master", th_server_finished),
+        )
+
+
+def export(exporter_secret: bytes, label: str, context: bytes, length: int) -> bytes:
+    """Keying material for callers (RFC 8446 §7.5 shape)."""
+    inner = derive_secret(exporter_secret, label, _EMPTY_HASH)
+    return expand_label(inner, "exporter", hashlib.sha256(context).digest(), length)

@@ -1,0 +1,225 @@
+"""Handshake messages, byte by byte (docs/protocol.md §3), with a strict parser.
+
+Every decoder consumes its whole body: a short field, a length running past the end, a
+zero count where one is required, a duplicate, or trailing bytes raise
+:class:`DecodeError`, which the connection turns into a ``decode error`` alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "MSG_CLIENT_HELLO",
+    "MSG_ENCRYPTED_EXTENSIONS",
+    "MSG_FINISHED",
+    "MSG_HELLO_RETRY",
+    "MSG_IDENTITY",
+    "MSG_IDENTITY_VERIFY",
+    "MSG_SERVER_HELLO",
+    "VERSION",
+    "ClientHello",
+    "DecodeError",
+    "EncryptedExtensions",
+    "Finished",
+    "HelloRetryRequest",
+    "IdentityVerify",
+    "Reader",
+    "ServerHello",
+    "frame_message",
+]
+
+VERSION = 0x0001
+MSG_CLIENT_HELLO = 1
+MSG_HELLO_RETRY = 2
+MSG_SERVER_HELLO = 3
+MSG_ENCRYPTED_EXTENSIONS = 8
+MSG_IDENTITY = 11
+MSG_IDENTITY_VERIFY = 15
+MSG_FINISHED = 20
+
+MAX_SUITES = 64
+MAX_SHARES = 4
+
+SuiteCodes = tuple[int, int, int]
+
+
+class DecodeError(Exception):
+    """A handshake message does not parse (internal; becomes RemoteProtocolError)."""
+
+
+class Reader:
+    """Reads fields off a byte string, refusing to run past its end."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def take(self, n: int) -> bytes:
+        if self._pos + n > len(self._data):
+            raise DecodeError("message is truncated")
+        out = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def opaque8(self) -> bytes:
+        return self.take(self.u8())
+
+    def opaque16(self) -> bytes:
+        return self.take(self.u16())
+
+    def suite(self) -> SuiteCodes:
+        return self.u16(), self.u16(), self.u16()
+
+    def version(self) -> None:
+        version = self.u16()
+        if version != VERSION:
+            raise DecodeError(f"unsupported protocol version 0x{version:04x}")
+
+    def done(self) -> None:
+        if self._pos != len(self._data):
+            raise DecodeError("message has trailing bytes")
+
+
+def frame_message(msg_type: int, body: bytes) -> bytes:
+    """``msg_type u8 || length u24 || body``."""
+    return bytes([msg_type]) + len(body).to_bytes(3, "big") + body
+
+
+def _suite_bytes(codes: SuiteCodes) -> bytes:
+    return b"".join(c.to_bytes(2, "big") for c in codes)
+
+
+def _o8(data: bytes) -> bytes:
+    return bytes([len(data)]) + data
+
+
+def _o16(data: bytes) -> bytes:
+    return len(data).to_bytes(2, "big") + data
+
+
+@dataclass(frozen=True)
+class ClientHello:
+    random: bytes
+    suites: tuple[SuiteCodes, ...]
+    key_shares: tuple[tuple[int, bytes], ...]
+    psk_identity: bytes = b""
+
+    def encode(self) -> bytes:
+        body = VERSION.to_bytes(2, "big") + self.random
+        body += bytes([len(self.suites)]) + b"".join(_suite_bytes(s) for s in self.suites)
+        body += bytes([len(self.key_shares)])
+        body += b"".join(kem.to_bytes(2, "big") + _o16(pk) for kem, pk in self.key_shares)
+        return frame_message(MSG_CLIENT_HELLO, body + _o8(self.psk_identity))
+
+    @classmethod
+    def decode(cls, body: bytes) -> ClientHello:
+        r = Reader(body)
+        r.version()
+        random = r.take(32)
+        n = r.u8()
+        if not 1 <= n <= MAX_SUITES:
+            raise DecodeError(f"ClientHello offers {n} suites (1..{MAX_SUITES} allowed)")
+        suites = tuple(r.suite() for _ in range(n))
+        if len(set(suites)) != n:
+            raise DecodeError("ClientHello offers a suite twice")
+        n = r.u8()
+        if not 1 <= n <= MAX_SHARES:
+            raise DecodeError(f"ClientHello has {n} key shares (1..{MAX_SHARES} allowed)")
+        shares = tuple((r.u16(), r.opaque16()) for _ in range(n))
+        if len({kem for kem, _ in shares}) != n:
+            raise DecodeError("ClientHello has two key shares for one KEM")
+        psk_identity = r.opaque8()
+        r.done()
+        return cls(random, suites, shares, psk_identity)
+
+
+@dataclass(frozen=True)
+class HelloRetryRequest:
+    suite: SuiteCodes
+
+    def encode(self) -> bytes:
+        return frame_message(MSG_HELLO_RETRY, VERSION.to_bytes(2, "big") + _suite_bytes(self.suite))
+
+    @classmethod
+    def decode(cls, body: bytes) -> HelloRetryRequest:
+        r = Reader(body)
+        r.version()
+        suite = r.suite()
+        r.done()
+        return cls(suite)
+
+
+@dataclass(frozen=True)
+class ServerHello:
+    random: bytes
+    suite: SuiteCodes
+    ciphertext: bytes
+
+    def encode(self) -> bytes:
+        body = VERSION.to_bytes(2, "big") + self.random + _suite_bytes(self.suite)
+        return frame_message(MSG_SERVER_HELLO, body + _o16(self.ciphertext))
+
+    @classmethod
+    def decode(cls, body: bytes) -> ServerHello:
+        r = Reader(body)
+        r.version()
+        random, suite, ct = r.take(32), r.suite(), r.opaque16()
+        r.done()
+        return cls(random, suite, ct)
+
+
+@dataclass(frozen=True)
+class EncryptedExtensions:
+    require_client_identity: bool
+
+    def encode(self) -> bytes:
+        return frame_message(MSG_ENCRYPTED_EXTENSIONS, bytes([int(self.require_client_identity)]))
+
+    @classmethod
+    def decode(cls, body: bytes) -> EncryptedExtensions:
+        r = Reader(body)
+        flags = r.u8()
+        r.done()
+        if flags & ~1:
+            raise DecodeError("EncryptedExtensions has unknown flags")
+        return cls(bool(flags & 1))
+
+
+@dataclass(frozen=True)
+class IdentityVerify:
+    signatures: tuple[bytes, ...]
+
+    def encode(self) -> bytes:
+        body = bytes([len(self.signatures)]) + b"".join(_o16(s) for s in self.signatures)
+        return frame_message(MSG_IDENTITY_VERIFY, body)
+
+    @classmethod
+    def decode(cls, body: bytes) -> IdentityVerify:
+        r = Reader(body)
+        n = r.u8()
+        if not 1 <= n <= 2:
+            raise DecodeError(f"IdentityVerify has {n} signatures (1 or 2 allowed)")
+        sigs = tuple(r.opaque16() for _ in range(n))
+        r.done()
+        return cls(sigs)
+
+
+@dataclass(frozen=True)
+class Finished:
+    verify_data: bytes
+
+    def encode(self) -> bytes:
+        return frame_message(MSG_FINISHED, self.verify_data)
+
+    @classmethod
+    def decode(cls, body: bytes) -> Finished:
+        if len(body) != 32:
+            raise DecodeError("Finished must be 32 bytes")
+        return cls(body)

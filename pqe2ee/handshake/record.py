@@ -1,0 +1,161 @@
+"""Framing and the AEAD record layer (docs/protocol.md §2, §7).
+
+A frame is ``content_type u8 || length u24 || payload``; its length is checked against
+the maximum before the payload is buffered.  Encrypted records seal
+``content || inner_type`` with nonce ``iv XOR seq`` and the frame header as associated
+data, so a record cannot be moved, replayed, dropped or re-typed without failing
+authentication.  Each direction has its own key and sequence counter; a key is updated
+(HKDF, "traffic upd") long before its AEAD's usage limit, and the counter never wraps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from pqe2ee.handshake.keyschedule import traffic_key_iv, update_secret
+
+__all__ = [
+    "CT_ALERT",
+    "CT_ENCRYPTED",
+    "CT_HANDSHAKE",
+    "INNER_ALERT",
+    "INNER_CLOSE",
+    "INNER_DATA",
+    "INNER_HANDSHAKE",
+    "INNER_KEY_UPDATE",
+    "MAX_PLAINTEXT",
+    "FrameError",
+    "FrameReader",
+    "RecordCipher",
+]
+
+CT_ALERT = 0x15
+CT_HANDSHAKE = 0x16
+CT_ENCRYPTED = 0x17
+
+INNER_CLOSE = 0x01
+INNER_ALERT = 0x15
+INNER_HANDSHAKE = 0x16
+INNER_DATA = 0x17
+INNER_KEY_UPDATE = 0x18
+INNER_TYPES = frozenset({INNER_CLOSE, INNER_ALERT, INNER_HANDSHAKE, INNER_DATA, INNER_KEY_UPDATE})
+
+MAX_PLAINTEXT = 1 << 16
+TAG = 16
+MAX_ENCRYPTED = MAX_PLAINTEXT + 256
+MAX_PLAIN_FRAME = (1 << 14) + (1 << 13)
+
+#: Rekey after this many records or bytes, whichever first (RFC 8446 §5.5 puts
+#: AES-GCM's limit at 2^24.5 full records; ChaCha20-Poly1305's is far higher).
+RECORD_LIMIT = 1 << 24
+BYTE_LIMIT = 1 << 36
+
+
+class FrameError(Exception):
+    """A frame is malformed (internal; becomes RemoteProtocolError)."""
+
+
+class FrameReader:
+    """Splits an incoming byte stream into frames, bounding what it buffers."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    def frames(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """Yield ``(content_type, header, payload)`` for every complete frame buffered.
+
+        :raises FrameError: unknown content type or a length over the maximum (checked
+            as soon as the 4-byte header is in, before the payload is waited for).
+        """
+        while len(self._buf) >= 4:
+            ctype = self._buf[0]
+            length = int.from_bytes(self._buf[1:4], "big")
+            if ctype == CT_ENCRYPTED:
+                limit = MAX_ENCRYPTED
+            elif ctype in (CT_HANDSHAKE, CT_ALERT):
+                limit = MAX_PLAIN_FRAME
+            else:
+                raise FrameError(f"unknown content type 0x{ctype:02x}")
+            if length > limit:
+                raise FrameError(f"frame of {length} bytes exceeds the maximum {limit}")
+            if len(self._buf) < 4 + length:
+                return
+            header = bytes(self._buf[:4])
+            payload = bytes(self._buf[4 : 4 + length])
+            del self._buf[: 4 + length]
+            yield ctype, header, payload
+
+
+def plain_frame(ctype: int, payload: bytes) -> bytes:
+    """A plaintext frame (handshake message or alert before keys exist)."""
+    return bytes([ctype]) + len(payload).to_bytes(3, "big") + payload
+
+
+class RecordCipher:
+    """One direction's AEAD state: key, IV, sequence number, usage counters."""
+
+    def __init__(self, aead: str, secret: bytes) -> None:
+        self._aead_name = aead
+        self._install(secret)
+
+    def _install(self, secret: bytes) -> None:
+        self._secret = secret
+        key, self._iv = traffic_key_iv(secret)
+        self._aead = (
+            ChaCha20Poly1305(key) if self._aead_name == "chacha20-poly1305" else AESGCM(key)
+        )
+        self._iv_int = int.from_bytes(self._iv, "big")
+        self.seq = 0
+        self.bytes_used = 0
+
+    def update(self) -> None:
+        """Move to the next traffic secret (after sending or receiving a key update)."""
+        self._install(update_secret(self._secret))
+
+    @property
+    def needs_update(self) -> bool:
+        return self.seq >= RECORD_LIMIT or self.bytes_used >= BYTE_LIMIT
+
+    def _nonce(self) -> bytes:
+        if self.seq >= 1 << 64:  # pragma: no cover - a rekey happens 2^40 records earlier
+            raise OverflowError("record sequence number exhausted")
+        return (self._iv_int ^ self.seq).to_bytes(12, "big")
+
+    def seal(self, inner_type: int, content: bytes) -> bytes:
+        """One encrypted frame carrying ``content`` (at most MAX_PLAINTEXT bytes)."""
+        if len(content) > MAX_PLAINTEXT:
+            raise ValueError("record content too large")
+        length = len(content) + 1 + TAG
+        header = bytes([CT_ENCRYPTED]) + length.to_bytes(3, "big")
+        sealed = self._aead.encrypt(self._nonce(), content + bytes([inner_type]), header)
+        self.seq += 1
+        self.bytes_used += len(content)
+        return header + sealed
+
+    def open(self, header: bytes, payload: bytes) -> tuple[int, bytes]:
+        """Authenticate and decrypt one record: ``(inner_type, content)``.
+
+        :raises FrameError: authentication failed or the inner type is unknown.
+        """
+        if len(payload) < TAG + 1:
+            raise FrameError("encrypted record too short")
+        try:
+            plain = self._aead.decrypt(self._nonce(), payload, header)
+        except _CryptoInvalidTag:
+            raise FrameError("record failed authentication") from None
+        self.seq += 1
+        self.bytes_used += len(plain) - 1
+        inner = plain[-1]
+        if inner not in INNER_TYPES:
+            raise FrameError(f"unknown inner record type 0x{inner:02x}")
+        return inner, plain[:-1]
