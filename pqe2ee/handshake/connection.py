@@ -197,7 +197,7 @@ class Connection:
             except _Fail as fail:
                 raise self._die(fail) from None
             if not progressed:
-                if self._eof:
+                if self._eof and self.state is not State.CLOSED:
                     raise self._die(self._eof_failure()) from None
                 return NEED_DATA
         return self._events.popleft()
@@ -270,7 +270,7 @@ class Connection:
         self._send_closed = True
 
     def _eof_failure(self) -> _Fail:
-        if self.state in (State.CONNECTED, State.CLOSED):
+        if self.state is State.CONNECTED:
             return _fail(
                 Alert.DECODE_ERROR,
                 "connection truncated: the peer's stream ended without a close record",
