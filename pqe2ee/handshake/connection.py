@@ -206,8 +206,11 @@ class Connection:
         """Protect ``data`` as application records (handshake must be complete)."""
         if self._error is not None:
             raise LocalProtocolError(f"connection failed earlier: {self._error}")
-        if self.state is not State.CONNECTED or self._send_closed:
-            raise LocalProtocolError(f"cannot send application data in state {self.state.name}")
+        if not self._can_send():
+            raise LocalProtocolError(
+                f"cannot send application data in state {self.state.name}"
+                + (" after close()" if self._send_closed else "")
+            )
         assert self._write is not None
         view = memoryview(data)
         for start in range(0, len(view), MAX_PLAINTEXT):
@@ -217,8 +220,9 @@ class Connection:
 
     def update_keys(self, *, request_peer: bool = False) -> None:
         """Send a key update and move this direction to the next key."""
-        if self.state is not State.CONNECTED or self._write is None or self._send_closed:
+        if not self._can_send():
             raise LocalProtocolError("key update needs a connected, open connection")
+        assert self._write is not None
         self._out += self._write.seal(INNER_KEY_UPDATE, bytes([int(request_peer)]))
         self._write.update()
 
@@ -236,9 +240,19 @@ class Connection:
         """
         if self._send_closed or self._error is not None:
             return
-        if self.state is State.CONNECTED and self._write is not None:
+        if self._can_send():
+            assert self._write is not None
             self._out += self._write.seal(INNER_CLOSE, b"")
         self._send_closed = True
+
+    def _can_send(self) -> bool:
+        """Handshake done, this direction not closed (the peer's may be: half-close)."""
+        return (
+            self._done
+            and not self._send_closed
+            and self._error is None
+            and self.state in (State.CONNECTED, State.CLOSED)
+        )
 
     def export_keying_material(self, label: str, context: bytes, length: int) -> bytes:
         """Keys bound to this session for the caller's own use (RFC 8446 §7.5 style)."""

@@ -1,0 +1,241 @@
+"""asyncio adapters: pqe2ee sessions as reader/writer pairs.
+
+:func:`open_connection` and :func:`start_server` mirror :mod:`asyncio`'s functions of
+the same names; :func:`wrap_streams` puts a session over any existing asyncio stream
+pair (a plain TCP connection, a TLS one, a subprocess pipe).  The handshake runs before
+the pair is returned, under ``handshake_timeout``.  Protocol logic lives in the sans-IO
+:class:`~pqe2ee.handshake.Connection`; this file only moves bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pqe2ee.exceptions import RemoteProtocolError
+from pqe2ee.handshake import (
+    NEED_DATA,
+    Config,
+    Connection,
+    ConnectionClosed,
+    DataReceived,
+    HandshakeComplete,
+    PublicIdentity,
+    Suite,
+)
+
+__all__ = ["SecureReader", "SecureWriter", "open_connection", "start_server", "wrap_streams"]
+
+_READ_SIZE = 1 << 18
+
+
+class _Session:
+    """The shared state of one reader/writer pair."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
+    ):
+        self.raw_reader, self.raw_writer, self.conn = reader, writer, conn
+        self.buffer = bytearray()
+        self.peer_closed = False
+        self.suite: Suite | None = None
+        self.peer_identity: PublicIdentity | None = None
+
+    def flush(self) -> None:
+        out = self.conn.data_to_send()
+        if out:
+            self.raw_writer.write(out)
+
+    async def handshake(self) -> None:
+        while True:
+            event = self.conn.next_event()
+            self.flush()
+            await self.raw_writer.drain()
+            if isinstance(event, HandshakeComplete):
+                self.suite, self.peer_identity = event.suite, event.peer_identity
+                return
+            if event is not NEED_DATA:  # pragma: no cover - nothing else comes first
+                raise RemoteProtocolError(f"unexpected event {event!r} during the handshake")
+            self.conn.receive_data(await self.raw_reader.read(_READ_SIZE))
+
+    async def fill(self) -> None:
+        """Wait for at least one more byte of plaintext, or the peer's close."""
+        while not self.buffer and not self.peer_closed:
+            event = self.conn.next_event()
+            if event is NEED_DATA:
+                self.conn.receive_data(await self.raw_reader.read(_READ_SIZE))
+            elif isinstance(event, DataReceived):
+                self.buffer += event.data
+            elif isinstance(event, ConnectionClosed):
+                self.peer_closed = True
+            self.flush()
+
+
+class SecureReader:
+    """The reading half: authenticated plaintext, like :class:`asyncio.StreamReader`."""
+
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    async def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (all until the peer's close if ``n < 0``); ``b""`` at the end.
+
+        :raises RemoteProtocolError: tampering, or truncation (no authenticated close).
+        """
+        if n < 0:
+            while not self._s.peer_closed:
+                await self._fill_more()
+            data = bytes(self._s.buffer)
+            self._s.buffer.clear()
+            return data
+        await self._s.fill()
+        data = bytes(self._s.buffer[:n])
+        del self._s.buffer[:n]
+        return data
+
+    async def _fill_more(self) -> None:
+        """Wait for more plaintext (or the close) beyond what is already buffered."""
+        held = bytes(self._s.buffer)
+        self._s.buffer.clear()
+        await self._s.fill()
+        self._s.buffer[:0] = held
+
+    async def readexactly(self, n: int) -> bytes:
+        """Exactly ``n`` bytes, or :class:`asyncio.IncompleteReadError` at the end."""
+        while len(self._s.buffer) < n and not self._s.peer_closed:
+            await self._fill_more()
+        if len(self._s.buffer) < n:
+            partial = bytes(self._s.buffer)
+            self._s.buffer.clear()
+            raise asyncio.IncompleteReadError(partial, n)
+        data = bytes(self._s.buffer[:n])
+        del self._s.buffer[:n]
+        return data
+
+    async def readline(self) -> bytes:
+        """Up to and including the next ``\\n`` (or what is left at the end)."""
+        while b"\n" not in self._s.buffer and not self._s.peer_closed:
+            await self._fill_more()
+        end = self._s.buffer.find(b"\n")
+        end = len(self._s.buffer) if end < 0 else end + 1
+        data = bytes(self._s.buffer[:end])
+        del self._s.buffer[:end]
+        return data
+
+    def at_eof(self) -> bool:
+        return self._s.peer_closed and not self._s.buffer
+
+
+class SecureWriter:
+    """The writing half, like :class:`asyncio.StreamWriter`."""
+
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    @property
+    def suite(self) -> Suite | None:
+        """The negotiated suite."""
+        return self._s.suite
+
+    @property
+    def peer_identity(self) -> PublicIdentity | None:
+        """The peer's verified identity (None for a client that sent none)."""
+        return self._s.peer_identity
+
+    def write(self, data: bytes) -> None:
+        self._s.conn.send_data(bytes(data))
+        self._s.flush()
+
+    async def drain(self) -> None:
+        await self._s.raw_writer.drain()
+
+    def write_eof(self) -> None:
+        """Send the authenticated close and half-close the transport; reading goes on."""
+        self._s.conn.close()
+        self._s.flush()
+        if self._s.raw_writer.can_write_eof():
+            self._s.raw_writer.write_eof()
+
+    def close(self) -> None:
+        """Send the authenticated close and close the transport."""
+        if self._s.conn.handshake_complete:
+            self._s.conn.close()
+            self._s.flush()
+        self._s.raw_writer.close()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._s.raw_writer.wait_closed()
+
+    def is_closing(self) -> bool:
+        return self._s.raw_writer.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._s.raw_writer.get_extra_info(name, default)
+
+    def export_keying_material(self, label: str, context: bytes, length: int) -> bytes:
+        return self._s.conn.export_keying_material(label, context, length)
+
+
+async def wrap_streams(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    config: Config,
+    *,
+    server_side: bool = False,
+    handshake_timeout: float | None = 30.0,
+) -> tuple[SecureReader, SecureWriter]:
+    """Run a handshake over an existing stream pair and return the secure pair.
+
+    :raises RemoteProtocolError: the handshake failed (the transport is closed).
+    :raises TimeoutError: it did not finish within ``handshake_timeout`` seconds.
+    """
+    session = _Session(reader, writer, Connection(config, "server" if server_side else "client"))
+    try:
+        await asyncio.wait_for(session.handshake(), handshake_timeout)
+    except (RemoteProtocolError, TimeoutError, OSError):
+        with contextlib.suppress(OSError):
+            session.flush()  # the alert, if any
+        writer.close()
+        raise
+    return SecureReader(session), SecureWriter(session)
+
+
+async def open_connection(
+    host: str, port: int, config: Config, *, handshake_timeout: float | None = 30.0, **kwargs: Any
+) -> tuple[SecureReader, SecureWriter]:
+    """Connect to ``host:port`` and run the handshake as the client."""
+    reader, writer = await asyncio.open_connection(host, port, **kwargs)
+    return await wrap_streams(reader, writer, config, handshake_timeout=handshake_timeout)
+
+
+async def start_server(
+    client_connected_cb: Callable[[SecureReader, SecureWriter], Awaitable[None]],
+    host: str | None,
+    port: int,
+    config: Config,
+    *,
+    handshake_timeout: float | None = 30.0,
+    on_handshake_error: Callable[[BaseException], None] | None = None,
+    **kwargs: Any,
+) -> asyncio.Server:
+    """Serve pqe2ee sessions: ``client_connected_cb`` gets each authenticated pair.
+
+    A connection whose handshake fails or times out is closed and reported to
+    ``on_handshake_error``; it never reaches the callback.
+    """
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            pair = await wrap_streams(
+                reader, writer, config, server_side=True, handshake_timeout=handshake_timeout
+            )
+        except (RemoteProtocolError, TimeoutError, OSError) as exc:
+            if on_handshake_error is not None:
+                on_handshake_error(exc)
+            return
+        await client_connected_cb(*pair)
+
+    return await asyncio.start_server(on_connect, host, port, **kwargs)

@@ -1,0 +1,175 @@
+"""A blocking socket adapter: :func:`wrap_socket` puts a pqe2ee session over any socket.
+
+The wrapped object behaves like a connected stream socket (``sendall``, ``recv``,
+``close``, timeouts, a context manager) and works over anything with ``sendall`` and
+``recv``: a TCP socket, a Unix socket, or an ``ssl.SSLSocket`` (then pass the TLS
+exporter as ``Config.channel_binding`` to bind the two sessions).  All protocol logic
+lives in the sans-IO :class:`~pqe2ee.handshake.Connection`; this file only moves bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket as _socket
+from types import TracebackType
+from typing import Any
+
+from pqe2ee.exceptions import RemoteProtocolError
+from pqe2ee.handshake import (
+    NEED_DATA,
+    Config,
+    Connection,
+    ConnectionClosed,
+    DataReceived,
+    HandshakeComplete,
+    PublicIdentity,
+    Suite,
+)
+
+__all__ = ["SecureSocket", "wrap_socket"]
+
+_READ_SIZE = 1 << 18
+
+
+class SecureSocket:
+    """A socket whose bytes travel inside a pqe2ee session.  Make one with :func:`wrap_socket`."""
+
+    def __init__(self, sock: Any, config: Config, *, server_side: bool) -> None:
+        self._sock = sock
+        self._conn = Connection(config, "server" if server_side else "client")
+        self._buffer = bytearray()
+        self._peer_closed = False
+        self._closed = False
+        self.suite: Suite | None = None
+        self.peer_identity: PublicIdentity | None = None
+
+    # --- the handshake ---------------------------------------------------------
+    def do_handshake(self) -> None:
+        """Run the handshake to completion (blocking; the socket's timeout applies).
+
+        :raises RemoteProtocolError: the peer failed or refused the handshake (the
+            socket is closed); subclasses say why (DowngradeError, IdentityRejected).
+        """
+        try:
+            while True:
+                event = self._conn.next_event()
+                self._flush()
+                if isinstance(event, HandshakeComplete):
+                    self.suite, self.peer_identity = event.suite, event.peer_identity
+                    return
+                if event is not NEED_DATA:  # pragma: no cover - nothing else comes first
+                    raise RemoteProtocolError(f"unexpected event {event!r} during the handshake")
+                self._conn.receive_data(self._sock.recv(_READ_SIZE))
+        except RemoteProtocolError:
+            self._flush_quietly()
+            self._sock.close()
+            self._closed = True
+            raise
+
+    # --- data ------------------------------------------------------------------
+    def sendall(self, data: bytes | bytearray | memoryview) -> None:
+        """Protect and send all of ``data``."""
+        self._conn.send_data(bytes(data))
+        self._flush()
+
+    send = sendall
+
+    def recv(self, bufsize: int) -> bytes:
+        """Up to ``bufsize`` bytes of authenticated data; ``b""`` after the peer's close.
+
+        :raises RemoteProtocolError: tampering, or the stream ended without the
+            peer's authenticated close (truncation).
+        """
+        while not self._buffer and not self._peer_closed:
+            self._pump()
+        out = bytes(self._buffer[:bufsize])
+        del self._buffer[:bufsize]
+        return out
+
+    def _pump(self) -> None:
+        event = self._conn.next_event()
+        if event is NEED_DATA:
+            self._conn.receive_data(self._sock.recv(_READ_SIZE))
+        elif isinstance(event, DataReceived):
+            self._buffer += event.data
+        elif isinstance(event, ConnectionClosed):
+            self._peer_closed = True
+        self._flush()  # key updates the peer asked for
+
+    def _flush(self) -> None:
+        out = self._conn.data_to_send()
+        if out:
+            self._sock.sendall(out)
+
+    def _flush_quietly(self) -> None:
+        with contextlib.suppress(OSError):
+            self._flush()
+
+    # --- closing ---------------------------------------------------------------
+    def shutdown_write(self) -> None:
+        """Send the authenticated close and half-close the socket; reading goes on."""
+        self._conn.close()
+        self._flush()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(_socket.SHUT_WR)
+
+    def close(self) -> None:
+        """Send the authenticated close (if connected) and close the socket."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._conn.handshake_complete:
+            self._conn.close()
+            self._flush_quietly()
+        self._sock.close()
+
+    def __enter__(self) -> SecureSocket:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- pass-through ----------------------------------------------------------
+    def settimeout(self, timeout: float | None) -> None:
+        self._sock.settimeout(timeout)
+
+    def gettimeout(self) -> float | None:
+        timeout: float | None = self._sock.gettimeout()
+        return timeout
+
+    def fileno(self) -> int:
+        fd: int = self._sock.fileno()
+        return fd
+
+    def getpeername(self) -> Any:
+        return self._sock.getpeername()
+
+    def getsockname(self) -> Any:
+        return self._sock.getsockname()
+
+    def export_keying_material(self, label: str, context: bytes, length: int) -> bytes:
+        """Keys bound to this session for the application's own use."""
+        return self._conn.export_keying_material(label, context, length)
+
+    @property
+    def connection(self) -> Connection:
+        """The sans-IO connection underneath (for inspection)."""
+        return self._conn
+
+
+def wrap_socket(
+    sock: Any, config: Config, *, server_side: bool = False, do_handshake: bool = True
+) -> SecureSocket:
+    """Wrap a connected stream socket in a pqe2ee session.
+
+    :param sock: a connected socket (TCP, Unix, ``ssl.SSLSocket``...).
+    :param config: identity, policy and pins; a server needs an identity.
+    :param server_side: True on the accepting side.
+    :param do_handshake: run the handshake now (default) or on :meth:`SecureSocket.do_handshake`.
+    """
+    wrapped = SecureSocket(sock, config, server_side=server_side)
+    if do_handshake:
+        wrapped.do_handshake()
+    return wrapped
