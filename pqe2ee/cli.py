@@ -110,20 +110,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the KEM table and one hybrid round trip")
     demo.set_defaults(func=_cmd_demo)
+
+    from pqe2ee.io.netcat import register
+
+    register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (errors print one line, exit 2)."""
+    """Run the CLI; returns the exit status.
+
+    Failures print one line on stderr: exit 2 for bad arguments or input, 1 for a failed
+    session, file or network operation.
+    """
     args = build_parser().parse_args(argv)
     console = Console()
     if not console.is_terminal:  # piped or captured: don't squeeze tables to 80 columns
         console = Console(width=120)
     try:
         status: int = args.func(args, console)
-    except (Pqe2eeError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]pqe2ee: error:[/] {exc}")
-        return 2
+    except (Pqe2eeError, ValueError, OSError) as exc:
+        reason = str(exc) or type(exc).__name__
+        print(f"pqe2ee: error: {reason}", file=sys.stderr)  # one line, never wrapped
+        return 2 if isinstance(exc, ValueError) and not isinstance(exc, Pqe2eeError) else 1
+    except KeyboardInterrupt:
+        return 130
     return status
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import socket as _socket
+import threading
 from types import TracebackType
 from typing import Any
 
@@ -40,6 +41,9 @@ class SecureSocket:
         self._buffer = bytearray()
         self._peer_closed = False
         self._closed = False
+        # one thread may send while another receives (netcat-style); the sans-IO
+        # connection is not thread-safe, so every call into it holds this lock
+        self._lock = threading.Lock()
         self.suite: Suite | None = None
         self.peer_identity: PublicIdentity | None = None
 
@@ -69,8 +73,9 @@ class SecureSocket:
     # --- data ------------------------------------------------------------------
     def sendall(self, data: bytes | bytearray | memoryview) -> None:
         """Protect and send all of ``data``."""
-        self._conn.send_data(bytes(data))
-        self._flush()
+        with self._lock:
+            self._conn.send_data(bytes(data))
+            self._flush()
 
     send = sendall
 
@@ -87,14 +92,17 @@ class SecureSocket:
         return out
 
     def _pump(self) -> None:
-        event = self._conn.next_event()
+        with self._lock:
+            event = self._conn.next_event()
+            self._flush()  # key updates the peer asked for
         if event is NEED_DATA:
-            self._conn.receive_data(self._sock.recv(_READ_SIZE))
+            data = self._sock.recv(_READ_SIZE)
+            with self._lock:
+                self._conn.receive_data(data)
         elif isinstance(event, DataReceived):
             self._buffer += event.data
         elif isinstance(event, ConnectionClosed):
             self._peer_closed = True
-        self._flush()  # key updates the peer asked for
 
     def _flush(self) -> None:
         out = self._conn.data_to_send()
@@ -108,8 +116,9 @@ class SecureSocket:
     # --- closing ---------------------------------------------------------------
     def shutdown_write(self) -> None:
         """Send the authenticated close and half-close the socket; reading goes on."""
-        self._conn.close()
-        self._flush()
+        with self._lock:
+            self._conn.close()
+            self._flush()
         with contextlib.suppress(OSError):
             self._sock.shutdown(_socket.SHUT_WR)
 
@@ -118,9 +127,10 @@ class SecureSocket:
         if self._closed:
             return
         self._closed = True
-        if self._conn.handshake_complete:
-            self._conn.close()
-            self._flush_quietly()
+        with self._lock:
+            if self._conn.handshake_complete:
+                self._conn.close()
+                self._flush_quietly()
         self._sock.close()
 
     def __enter__(self) -> SecureSocket:

@@ -144,9 +144,10 @@ def test_over_tls_with_channel_binding(tmp_path: Path) -> None:
 
     def server() -> bytes:
         conn, _ = listener.accept()
-        with server_ctx.wrap_socket(conn, server_side=True) as tls, wrap_socket(
-            tls, Config(identity=SERVER_ID, channel_binding=cb), server_side=True
-        ) as s:
+        with (
+            server_ctx.wrap_socket(conn, server_side=True) as tls,
+            wrap_socket(tls, Config(identity=SERVER_ID, channel_binding=cb), server_side=True) as s,
+        ):
             return s.recv(100)
 
     thread, result = _in_thread(server)

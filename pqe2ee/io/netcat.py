@@ -1,0 +1,208 @@
+"""CLI sub-commands for sessions: ``keygen``, ``fingerprint``, ``listen``, ``connect``.
+
+``listen`` and ``connect`` are netcat-like: one connection, the peer's authenticated
+data to stdout, stdin to the peer (end of stdin sends the authenticated close).  Any
+failure exits non-zero with one line on stderr; nothing the peer sent is printed unless
+it authenticated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from pqe2ee.handshake import (
+    AuthKind,
+    Config,
+    Identity,
+    KnownPeers,
+    Policy,
+    load_identity,
+    load_public_identity,
+    parse_fingerprint,
+    save_identity,
+    save_public_identity,
+)
+from pqe2ee.handshake.suites import KEM_IDS, MODES
+from pqe2ee.io.socket import SecureSocket, wrap_socket
+
+__all__ = ["register"]
+
+
+def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str | None:
+    if getattr(args, "passphrase_file", None):
+        return Path(args.passphrase_file).read_text().rstrip("\n")
+    if os.environ.get("PQE2EE_PASSPHRASE"):
+        return os.environ["PQE2EE_PASSPHRASE"]
+    if getattr(args, "ask_passphrase", False):
+        first = getpass.getpass("passphrase: ")
+        if confirm and getpass.getpass("again: ") != first:
+            raise ValueError("the passphrases differ")
+        return first
+    return None
+
+
+def _load(args: argparse.Namespace) -> Identity | None:
+    if not args.identity:
+        return None
+    path = Path(args.identity)
+    try:
+        return load_identity(path, passphrase=_passphrase(args))
+    except ValueError as exc:
+        if "passphrase-protected" in str(exc) and sys.stdin.isatty():
+            return load_identity(path, passphrase=getpass.getpass(f"passphrase for {path}: "))
+        raise
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    if args.mode:
+        return Policy.for_mode(args.mode, kem=args.kem, require_pq=args.require_pq)
+    if args.kem:
+        raise ValueError("--kem needs --mode")
+    return Policy(require_pq=args.require_pq)
+
+
+def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None) -> Config:
+    identity = _load(args)
+    pins = frozenset(parse_fingerprint(p) for p in args.peer)
+    known = KnownPeers(args.known_peers) if args.known_peers else None
+    return Config(
+        identity=identity,
+        policy=_policy(args),
+        peer_fingerprints=pins,
+        known_peers=known,
+        peer_name=peer_name if known else None,
+        require_client_identity=server and (bool(args.peer) or args.require_client_identity),
+    )
+
+
+def _pipe(session: SecureSocket) -> None:
+    """stdin -> peer in a thread, peer -> stdout here, until both ends are done."""
+    failure: list[BaseException] = []
+
+    def upload() -> None:
+        read = getattr(sys.stdin.buffer, "read1", sys.stdin.buffer.read)
+        try:
+            while chunk := read(1 << 16):
+                session.sendall(chunk)
+            session.shutdown_write()
+        except BaseException as exc:
+            failure.append(exc)
+
+    sender = threading.Thread(target=upload, daemon=True)
+    sender.start()
+    out = sys.stdout.buffer
+    while chunk := session.recv(1 << 16):
+        out.write(chunk)
+        out.flush()
+    sender.join(timeout=None if not sys.stdin.isatty() else 0.1)
+    if failure and not isinstance(failure[0], (BrokenPipeError, ConnectionResetError)):
+        raise failure[0]
+
+
+def _describe(session: SecureSocket) -> str:
+    peer = session.peer_identity
+    who = f"{peer.kind.value} {peer.fingerprint().hex()}" if peer else "anonymous client"
+    return f"pqe2ee: connected, suite {session.suite}, peer {who}"
+
+
+def _cmd_keygen(args: argparse.Namespace, _console: object) -> int:
+    identity = Identity.generate(AuthKind(args.auth))
+    passphrase = _passphrase(args, confirm=True)
+    save_identity(identity, args.output, passphrase=passphrase, overwrite=args.force)
+    save_public_identity(identity.public(), f"{args.output}.pub", overwrite=args.force)
+    print(f"{identity.kind.value} {identity.public().fingerprint_hex()}")
+    print(f"wrote {args.output} (private, 0600) and {args.output}.pub", file=sys.stderr)
+    return 0
+
+
+def _cmd_fingerprint(args: argparse.Namespace, _console: object) -> int:
+    try:
+        public = load_public_identity(args.file)
+    except ValueError as exc:
+        if "passphrase" not in str(exc):
+            raise
+        public = load_identity(args.file, passphrase=_passphrase(args)).public()
+    print(f"{public.kind.value} {public.fingerprint_hex()}")
+    return 0
+
+
+def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
+    with socket.create_server((args.host, args.port)) as listener:
+        print(f"pqe2ee: listening on {args.host}:{listener.getsockname()[1]}", file=sys.stderr)
+        conn, addr = listener.accept()
+    conn.settimeout(args.handshake_timeout)
+    config = _config(args, server=True, peer_name=f"{addr[0]}")
+    with wrap_socket(conn, config, server_side=True) as session:
+        session.settimeout(None)
+        print(_describe(session), file=sys.stderr)
+        _pipe(session)
+    return 0
+
+
+def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
+    host, _, port = args.address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"want HOST:PORT, got {args.address!r}")
+    config = _config(args, server=False, peer_name=args.address)
+    sock = socket.create_connection((host, int(port)), timeout=args.handshake_timeout)
+    with wrap_socket(sock, config) as session:
+        session.settimeout(None)
+        print(_describe(session), file=sys.stderr)
+        _pipe(session)
+    return 0
+
+
+def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
+    p.add_argument("--identity", required=server, help="private identity file")
+    p.add_argument("--mode", choices=MODES, help="only this key-exchange mode")
+    p.add_argument("--kem", choices=list(KEM_IDS), help="only this KEM (with --mode)")
+    p.add_argument("--require-pq", action="store_true", help="refuse suites without ML-KEM")
+    p.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="FPR",
+        help="accept only this peer fingerprint (repeatable)",
+    )
+    p.add_argument("--known-peers", metavar="FILE", help="trust-on-first-use file")
+    p.add_argument("--handshake-timeout", type=float, default=30.0, metavar="SECONDS")
+    p.add_argument("--passphrase-file", help="read the identity's passphrase from this file")
+    if server:
+        p.add_argument(
+            "--require-client-identity",
+            action="store_true",
+            help="ask the client to authenticate (implied by --peer)",
+        )
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the session sub-commands to the top-level parser."""
+    p = sub.add_parser("keygen", help="make a long-term identity")
+    p.add_argument("--auth", choices=[k.value for k in AuthKind], default="ed25519")
+    p.add_argument("-o", "--output", required=True, help="private key file (FILE.pub too)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument("--ask-passphrase", action="store_true", help="protect it with a passphrase")
+    p.add_argument("--passphrase-file", help="protect it with the passphrase in this file")
+    p.set_defaults(func=_cmd_keygen)
+
+    p = sub.add_parser("fingerprint", help="show an identity's fingerprint")
+    p.add_argument("file")
+    p.add_argument("--passphrase-file")
+    p.set_defaults(func=_cmd_fingerprint)
+
+    p = sub.add_parser("listen", help="accept one session: peer -> stdout, stdin -> peer")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    _session_options(p, server=True)
+    p.set_defaults(func=_cmd_listen)
+
+    p = sub.add_parser("connect", help="open one session: peer -> stdout, stdin -> peer")
+    p.add_argument("address", metavar="HOST:PORT")
+    _session_options(p, server=False)
+    p.set_defaults(func=_cmd_connect)

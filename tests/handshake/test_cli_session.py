@@ -1,0 +1,148 @@
+"""keygen / fingerprint / listen / connect as a user runs them, in real processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PQE2EE = [sys.executable, "-m", "pqe2ee"]
+
+
+def _run(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PQE2EE, *args], capture_output=True, text=True, timeout=60, **kw)  # type: ignore[call-overload]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _keygen(tmp: Path, name: str, auth: str) -> str:
+    out = _run("keygen", "--auth", auth, "-o", str(tmp / name))
+    assert out.returncode == 0, out.stderr
+    kind, fpr = out.stdout.strip().split(" ", 1)
+    assert kind == auth
+    assert oct((tmp / name).stat().st_mode & 0o777) == "0o600"
+    fp = _run("fingerprint", str(tmp / f"{name}.pub"))
+    assert fp.stdout.strip() == f"{auth} {fpr}"
+    return fpr
+
+
+def _listen(
+    tmp: Path, *extra: str, stdin: bytes | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``pqe2ee listen`` on a free port; return once it says it is listening."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*PQE2EE, "listen", "--port", str(port), "--identity", str(tmp / "server.key"), *extra],
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    if stdin is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+        proc.stdin = None
+    assert proc.stderr is not None
+    assert b"listening on" in proc.stderr.readline()
+    return proc, port
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[Path, str, str]:
+    return (
+        tmp_path,
+        _keygen(tmp_path, "server.key", "hybrid"),
+        _keygen(tmp_path, "client.key", "ed25519"),
+    )
+
+
+def test_listen_connect_both_ways(keys: tuple[Path, str, str]) -> None:
+    tmp, server_fpr, client_fpr = keys
+    proc, port = _listen(tmp, "--peer", client_fpr, stdin=b"from the server\n")
+    client = _run(
+        "connect",
+        f"127.0.0.1:{port}",
+        "--identity",
+        str(tmp / "client.key"),
+        "--peer",
+        server_fpr,
+        input="from the client\n",
+    )
+    out, err = proc.communicate(timeout=60)
+    assert client.returncode == 0, client.stderr
+    assert proc.returncode == 0, err
+    assert client.stdout == "from the server\n"
+    assert out == b"from the client\n"
+    assert "suite X25519MLKEM768+hybrid" in client.stderr
+
+
+def test_wrong_fingerprint_exits_nonzero_with_one_line(keys: tuple[Path, str, str]) -> None:
+    tmp, _, _ = keys
+    proc, port = _listen(tmp)
+    client = _run("connect", f"127.0.0.1:{port}", "--peer", "00" * 32, input="secret\n")
+    _, err = proc.communicate(timeout=60)
+    assert client.returncode == 1
+    lines = client.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "not the pinned one" in lines[0]
+    assert client.stdout == ""
+    assert proc.returncode == 1
+    assert b"identity refused" in err
+
+
+def test_unknown_client_is_refused_by_a_pinning_server(keys: tuple[Path, str, str]) -> None:
+    tmp, _, client_fpr = keys
+    _keygen(tmp, "stranger.key", "ed25519")
+    proc, port = _listen(tmp, "--peer", client_fpr, stdin=b"must not leak\n")
+    client = _run(
+        "connect", f"127.0.0.1:{port}", "--identity", str(tmp / "stranger.key"), input="hi\n"
+    )
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert out == b""
+    assert b"not the pinned one" in err
+    assert "must not leak" not in client.stdout
+
+
+def test_require_pq_against_classical_peer(keys: tuple[Path, str, str]) -> None:
+    tmp, _, _ = keys
+    proc, port = _listen(tmp, "--require-pq")
+    client = _run("connect", f"127.0.0.1:{port}", "--mode", "classical", input="")
+    proc.communicate(timeout=60)
+    assert client.returncode == 1
+    assert "downgrade" in client.stderr
+    assert proc.returncode == 1
+
+
+def test_bad_arguments_and_missing_files(tmp_path: Path) -> None:
+    out = _run("fingerprint", str(tmp_path / "nope"))
+    assert out.returncode == 1
+    assert "No such file" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    out = _run("connect", "no-port-here")
+    assert out.returncode == 2
+    assert "HOST:PORT" in out.stderr
+    out = _run("connect", "127.0.0.1:9", "--peer", "xyz")
+    assert out.returncode == 2
+    assert "not a fingerprint" in out.stderr
+
+
+def test_keygen_with_passphrase(tmp_path: Path) -> None:
+    env = {**os.environ, "PQE2EE_PASSPHRASE": "hunter2hunter2"}
+    out = _run("keygen", "-o", str(tmp_path / "k"), env=env)
+    assert out.returncode == 0, out.stderr
+    assert _run("fingerprint", str(tmp_path / "k"), env=env).returncode == 0
+    wrong = _run(
+        "fingerprint", str(tmp_path / "k"), env={**os.environ, "PQE2EE_PASSPHRASE": "nope"}
+    )
+    assert wrong.returncode == 1
+    assert "wrong passphrase" in wrong.stderr
