@@ -1,0 +1,97 @@
+"""Handshakes and sessions, every mode and auth kind, against stdlib TLS 1.3, one run.
+
+    .venv/bin/python bench/handshake_speed.py [--n 200] [--bulk-mib 512]
+
+Prints Markdown: handshakes per second over loopback (server in a child process) and the
+ratio to TLS, CPU per handshake in memory against the sum of its primitive operations,
+bytes on the wire per direction, and bulk throughput of a wrapped socket against TLS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import numpy as np
+
+from pqe2ee.bench import handshake as hb
+from pqe2ee.bench.timing import interleaved
+from pqe2ee.handshake import AuthKind, Config, Identity, Policy
+from pqe2ee.hazmat.kem import get_kem
+
+
+def primitive_cost(setup: hb.HandshakeSetup, server_id: Identity, client_id: Identity) -> float:
+    """Sum of the primitive operations one handshake performs (both sides), seconds."""
+    kem = get_kem(setup.kem or hb.MODE_KEMS[setup.mode])
+    key = kem.generate()
+    pk = key.public_key().public_bytes_raw()
+    _, ct = kem.encapsulate(pk)
+    msg = b"x" * 32
+    s_sig, c_sig = server_id.sign(msg), client_id.sign(msg)
+    ops = [
+        kem.generate,
+        lambda: kem.from_public_bytes(pk).encapsulate(),
+        lambda: key.decapsulate(ct),
+        lambda: server_id.sign(msg),
+        lambda: server_id.public().verify(msg, s_sig),
+    ]
+    if setup.mutual:
+        ops += [lambda: client_id.sign(msg), lambda: client_id.public().verify(msg, c_sig)]
+    return sum(t.median for t in interleaved(ops, rounds=7))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=200, help="handshakes per loopback measurement")
+    p.add_argument("--bulk-mib", type=int, default=512)
+    args = p.parse_args()
+
+    ids = {k: Identity.generate(k) for k in AuthKind}
+    client_ids = {k: Identity.generate(k) for k in AuthKind}
+    setups = [hb.HandshakeSetup(m, a) for m in ("classical", "hybrid", "pq") for a in AuthKind]
+    setups.insert(2, hb.HandshakeSetup("hybrid", AuthKind.ED25519, kem="X-Wing"))
+
+    tls = hb.tls_loopback(args.n)
+    tls_rate = 1 / statistics.median(tls)
+    p50, p99 = statistics.median(tls) * 1e3, np.percentile(tls, 99) * 1e3
+    print(
+        f"stdlib TLS 1.3 (X25519, verified Ed25519 cert): {tls_rate:.0f} handshakes/s "
+        f"(median {p50:.2f} ms, p99 {p99:.2f} ms)\n"
+    )
+    print(
+        "| handshake | hs/s loopback | vs TLS | latency p50 / p99 ms | CPU/hs ms "
+        "| primitives ms | overhead | bytes c→s / s→c |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for setup in setups:
+        sid, cid = ids[setup.auth], client_ids[setup.auth]
+        times = hb.pqe2ee_loopback(setup, sid, cid, args.n)
+        rate = 1 / statistics.median(times)
+        cpu = hb.cpu_per_handshake(setup, sid, cid, max(20, args.n // 4))
+        prim = primitive_cost(setup, sid, cid)
+        wire = hb.in_memory(setup, sid, cid)
+        print(
+            f"| {setup.name} | {rate:.0f} | {rate / tls_rate:.2f}x | "
+            f"{statistics.median(times) * 1e3:.2f} / {np.percentile(times, 99) * 1e3:.2f} | "
+            f"{cpu * 1e3:.2f} | {prim * 1e3:.2f} | {cpu / prim:.2f}x | "
+            f"{wire['c2s']} / {wire['s2c']} |"
+        )
+
+    total = args.bulk_mib << 20
+    sid = ids[AuthKind.ED25519]
+    pin = frozenset({sid.public().fingerprint()})
+    print("\n| bulk, 1 MiB writes | MB/s | vs TLS |\n|---|---:|---:|")
+    results = []
+    for aead in ("chacha20-poly1305", "aes-256-gcm"):
+        policy = Policy.for_mode("hybrid", AuthKind.ED25519, aead=aead)
+        pair = (Config(policy=policy, peer_fingerprints=pin), Config(identity=sid, policy=policy))
+        results.append((aead, [hb.pqe2ee_bulk(total, pair) for _ in range(3)]))
+    tls_bulk = statistics.median(hb.tls_bulk(total) for _ in range(3))
+    for aead, rates in results:
+        r = statistics.median(rates)
+        print(f"| pqe2ee {aead} | {r / 1e6:.0f} | {r / tls_bulk:.2f}x |")
+    print(f"| stdlib TLS 1.3 (AES-256-GCM) | {tls_bulk / 1e6:.0f} | 1.00x |")
+
+
+if __name__ == "__main__":
+    main()
