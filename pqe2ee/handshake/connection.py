@@ -216,7 +216,7 @@ class Connection:
         for start in range(0, len(view), MAX_PLAINTEXT):
             if self._write.needs_update:
                 self.update_keys()
-            self._out += self._write.seal(INNER_DATA, bytes(view[start : start + MAX_PLAINTEXT]))
+            self._out += self._write.seal(INNER_DATA, view[start : start + MAX_PLAINTEXT])
 
     def update_keys(self, *, request_peer: bool = False) -> None:
         """Send a key update and move this direction to the next key."""

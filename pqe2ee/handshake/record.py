@@ -59,17 +59,25 @@ class FrameError(Exception):
 
 
 class FrameReader:
-    """Splits an incoming byte stream into frames, bounding what it buffers."""
+    """Splits an incoming byte stream into frames, bounding what it buffers.
+
+    Consumed bytes are dropped lazily (a read offset, compacted once it passes half the
+    buffer), so splitting a large read into records does not move the rest each time.
+    """
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._pos = 0
 
     def feed(self, data: bytes) -> None:
+        if self._pos and self._pos >= len(self._buf) // 2:
+            del self._buf[: self._pos]
+            self._pos = 0
         self._buf += data
 
     @property
     def buffered(self) -> int:
-        return len(self._buf)
+        return len(self._buf) - self._pos
 
     def frames(self) -> Iterator[tuple[int, bytes, bytes]]:
         """Yield ``(content_type, header, payload)`` for every complete frame buffered.
@@ -77,9 +85,11 @@ class FrameReader:
         :raises FrameError: unknown content type or a length over the maximum (checked
             as soon as the 4-byte header is in, before the payload is waited for).
         """
-        while len(self._buf) >= 4:
-            ctype = self._buf[0]
-            length = int.from_bytes(self._buf[1:4], "big")
+        buf = self._buf
+        while len(buf) - self._pos >= 4:
+            pos = self._pos
+            ctype = buf[pos]
+            length = int.from_bytes(buf[pos + 1 : pos + 4], "big")
             if ctype == CT_ENCRYPTED:
                 limit = MAX_ENCRYPTED
             elif ctype in (CT_HANDSHAKE, CT_ALERT):
@@ -88,11 +98,14 @@ class FrameReader:
                 raise FrameError(f"unknown content type 0x{ctype:02x}")
             if length > limit:
                 raise FrameError(f"frame of {length} bytes exceeds the maximum {limit}")
-            if len(self._buf) < 4 + length:
+            if len(buf) - pos < 4 + length:
                 return
-            header = bytes(self._buf[:4])
-            payload = bytes(self._buf[4 : 4 + length])
-            del self._buf[: 4 + length]
+            header = bytes(buf[pos : pos + 4])
+            payload = bytes(buf[pos + 4 : pos + 4 + length])
+            self._pos = pos + 4 + length
+            if self._pos == len(buf):
+                buf.clear()
+                self._pos = 0
             yield ctype, header, payload
 
 
@@ -131,16 +144,22 @@ class RecordCipher:
             raise OverflowError("record sequence number exhausted")
         return (self._iv_int ^ self.seq).to_bytes(12, "big")
 
-    def seal(self, inner_type: int, content: bytes) -> bytes:
+    def seal(self, inner_type: int, content: bytes | memoryview) -> bytearray:
         """One encrypted frame carrying ``content`` (at most MAX_PLAINTEXT bytes)."""
-        if len(content) > MAX_PLAINTEXT:
+        n = len(content)
+        if n > MAX_PLAINTEXT:
             raise ValueError("record content too large")
-        length = len(content) + 1 + TAG
-        header = bytes([CT_ENCRYPTED]) + length.to_bytes(3, "big")
-        sealed = self._aead.encrypt(self._nonce(), content + bytes([inner_type]), header)
+        length = n + 1 + TAG
+        frame = bytearray(4 + length)
+        frame[0] = CT_ENCRYPTED
+        frame[1:4] = length.to_bytes(3, "big")
+        plain = bytearray(n + 1)
+        plain[:n] = content
+        plain[n] = inner_type
+        self._aead.encrypt_into(self._nonce(), plain, bytes(frame[:4]), memoryview(frame)[4:])
         self.seq += 1
-        self.bytes_used += len(content)
-        return header + sealed
+        self.bytes_used += n
+        return frame
 
     def open(self, header: bytes, payload: bytes) -> tuple[int, bytes]:
         """Authenticate and decrypt one record: ``(inner_type, content)``.
