@@ -45,6 +45,8 @@ test: build lint typecheck pytest
 
 demo: build
 	$(BIN)/pqe2ee demo
+	$(BIN)/pqe2ee bench --quick --json reports/bench.json --html reports/bench.html
+	@echo "report: $(CURDIR)/reports/bench.html (open it in a browser); JSON: reports/bench.json"
 
 bench: build
 	$(BIN)/pytest bench -q --benchmark-only --benchmark-columns=median,iqr,rounds \

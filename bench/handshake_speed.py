@@ -74,7 +74,7 @@ def main() -> None:
             f"| {setup.name} | {rate:.0f} | {rate / tls_rate:.2f}x | "
             f"{statistics.median(times) * 1e3:.2f} / {np.percentile(times, 99) * 1e3:.2f} | "
             f"{cpu * 1e3:.2f} | {prim * 1e3:.2f} | {cpu / prim:.2f}x | "
-            f"{wire['c2s']} / {wire['s2c']} |"
+            f"{wire.c2s} / {wire.s2c} |"
         )
 
     total = args.bulk_mib << 20

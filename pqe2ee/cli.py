@@ -111,9 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the KEM table and one hybrid round trip")
     demo.set_defaults(func=_cmd_demo)
 
-    from pqe2ee.io.netcat import register
+    from pqe2ee.bench.cli import register as register_bench
+    from pqe2ee.io.netcat import register as register_sessions
 
-    register(sub)
+    register_sessions(sub)
+    register_bench(sub)
     return parser
 
 

@@ -59,24 +59,49 @@ class HandshakeSetup:
         return client, server
 
 
-def in_memory(setup: HandshakeSetup, server_id: Identity, client_id: Identity) -> dict[str, int]:
-    """Run one handshake in memory; return the bytes each direction carried."""
+@dataclass(frozen=True)
+class HandshakeRun:
+    """One in-memory handshake: seconds each side computed, and what went on the wire."""
+
+    client_s: float
+    server_s: float
+    flights: tuple[tuple[str, int], ...]
+
+    @property
+    def c2s(self) -> int:
+        return sum(n for d, n in self.flights if d == "c2s")
+
+    @property
+    def s2c(self) -> int:
+        return sum(n for d, n in self.flights if d == "s2c")
+
+
+def in_memory(setup: HandshakeSetup, server_id: Identity, client_id: Identity) -> HandshakeRun:
+    """Run one handshake in memory, timing each side's work separately."""
     client_cfg, server_cfg = setup.configs(server_id, client_id)
-    client, server = Connection(client_cfg, "client"), Connection(server_cfg, "server")
-    sent = {"c2s": 0, "s2c": 0}
-    flights = {"c2s": 0, "s2c": 0}
+    spent = {"client": 0.0, "server": 0.0}
+    t0 = time.perf_counter()
+    client = Connection(client_cfg, "client")
+    t1 = time.perf_counter()
+    server = Connection(server_cfg, "server")
+    spent["client"] += t1 - t0
+    spent["server"] += time.perf_counter() - t1
+    flights: list[tuple[str, int]] = []
+    sides = (("c2s", client, server, "server"), ("s2c", server, client, "client"))
     for _ in range(6):
-        for direction, src, dst in (("c2s", client, server), ("s2c", server, client)):
+        for direction, src, dst, dst_name in sides:
             data = src.data_to_send()
-            if data:
-                sent[direction] += len(data)
-                flights[direction] += 1
-                dst.receive_data(data)
-                while dst.next_event() is not NEED_DATA:
-                    pass
+            if not data:
+                continue
+            flights.append((direction, len(data)))
+            start = time.perf_counter()
+            dst.receive_data(data)
+            while dst.next_event() is not NEED_DATA:
+                pass
+            spent[dst_name] += time.perf_counter() - start
     if not (client.handshake_complete and server.handshake_complete):
         raise RuntimeError(f"handshake {setup.name} did not complete")
-    return {**sent, "flights_c2s": flights["c2s"], "flights_s2c": flights["s2c"]}
+    return HandshakeRun(spent["client"], spent["server"], tuple(flights))
 
 
 def cpu_per_handshake(
@@ -158,7 +183,7 @@ def self_signed_ed25519(folder: Path) -> tuple[str, str]:
 
     key = ed25519.Ed25519PrivateKey.generate()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -1,0 +1,248 @@
+"""``pqe2ee bench`` and ``pqe2ee migrate``: the comparison a person runs, and what it means."""
+
+from __future__ import annotations
+
+import argparse
+import html
+from dataclasses import fields
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pqe2ee.bench import netmodel
+from pqe2ee.bench.migrate import ModeCost, Profile, evaluate, load_profile, mosca, recommend
+from pqe2ee.bench.netmodel import PathProfile
+from pqe2ee.bench.report import header_row, html_page, plots, results_table_html
+from pqe2ee.bench.results import NOISY, Report
+from pqe2ee.bench.runner import MODES, Budget, run
+
+__all__ = ["register"]
+
+
+def _measure(budget: Budget, path: PathProfile) -> Report:
+    err = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("measuring", total=None)
+        return run(
+            budget, path, progress=lambda step: bar.update(task, description=f"measuring: {step}")
+        )
+
+
+def summary_table(report: Report) -> Table:
+    """Classical, hybrid and pq side by side: the table to act on."""
+    table = Table(
+        title="Key exchange modes, measured here (median; mutual auth, Ed25519)",
+        title_justify="left",
+    )
+    for col in ("", *MODES):
+        table.add_column(col, justify="left" if not col else "right")
+    names = {m: report.find("handshake", "server_cpu_ms", m)[0].name for m in MODES}
+
+    def row(label: str, metric: str, fmt: str, group: str = "handshake") -> None:
+        cells = []
+        for m in MODES:
+            r = report.find(group, metric, m, names[m])
+            if not r:
+                cells.append("-")
+                continue
+            noisy = r[0].spread is not None and r[0].spread > NOISY
+            cells.append(fmt.format(r[0].value) + (" ~" if noisy else ""))
+        table.add_row(label, *cells)
+
+    table.add_row("KEM", *[names[m].split("/")[0] for m in MODES])
+    row("client CPU per handshake", "client_cpu_ms", "{:.2f} ms")
+    row("server CPU per handshake", "server_cpu_ms", "{:.2f} ms")
+    row("handshakes/s per server core", "handshakes_per_s_per_core", "{:.0f}")
+    row("bytes client → server", "wire_bytes_c2s", "{:.0f}")
+    row("bytes server → client", "wire_bytes_s2c", "{:.0f}")
+    row("packets: ClientHello", "flight1_packets", "{:.0f}")
+    row("packets: server flight", "flight2_packets", "{:.0f}")
+    row("loopback latency", "latency_us", "{:.0f} µs")
+    row("loopback handshakes/s", "handshakes_per_s", "{:.0f}")
+    row("modelled completion p50", "completion_p50_ms", "{:.0f} ms", "netmodel")
+    row("modelled completion p95", "completion_p95_ms", "{:.0f} ms", "netmodel")
+    tls = report.find("handshake", "handshakes_per_s")
+    tls_rows = [r for r in tls if r.mode is None]
+    if tls_rows:
+        table.caption = (
+            f"stdlib TLS 1.3 on the same loopback: {tls_rows[0].value:.0f} handshakes/s. "
+            f"~ = noisy (spread > {NOISY:.0%})."
+        )
+    return table
+
+
+def _bench_html(report: Report) -> str:
+    sections = [
+        (caption, f"<img alt='{html.escape(caption)}' src='{uri}'>")
+        for caption, uri in plots(report)
+    ]
+    sections.append(
+        ("Network model assumptions", f"<pre>{html.escape(netmodel.__doc__ or '')}</pre>")
+    )
+    sections.append(("Every result", results_table_html(report.results)))
+    return html_page("pqe2ee: classical vs hybrid vs post-quantum", sections, report.machine)
+
+
+def _write(path: str, text: str, console: Console) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    console.print(f"wrote {target.resolve()}")
+
+
+def _path_from(args: argparse.Namespace) -> PathProfile:
+    return PathProfile(args.rtt_ms, args.loss, args.mtu, args.initcwnd)
+
+
+def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    budget = Budget.quick() if args.quick else Budget.full()
+    report = _measure(budget, _path_from(args))
+    console.print(summary_table(report))
+    if args.json:
+        _write(args.json, report.to_json(), console)
+    if args.html:
+        _write(args.html, _bench_html(report), console)
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> Profile:
+    overrides = {f.name: getattr(args, f.name, None) for f in fields(Profile)}
+    if args.profile:
+        return load_profile(args.profile, **overrides)
+    return Profile(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _cost_table(costs: list[ModeCost], profile: Profile) -> Table:
+    table = Table(
+        title=f"Cost at {profile.handshakes_per_s:g} handshakes/s peak", title_justify="left"
+    )
+    for col in (
+        "mode",
+        "server CPU/hs",
+        "cores at peak",
+        "extra cores",
+        "wire B/hs",
+        "GB/day",
+        "extra GB/day",
+        "packets/flight",
+        "latency p50/p95",
+        "extra p50/p95",
+    ):
+        table.add_column(col, justify="right")
+    for c in costs:
+        table.add_row(
+            c.mode,
+            f"{c.server_cpu_ms:.2f} ms",
+            f"{c.cores_at_peak:.2f}",
+            f"{c.extra_cores:+.2f}",
+            f"{c.wire_bytes}",
+            f"{c.gb_per_day:.2f}",
+            f"{c.extra_gb_per_day:+.2f}",
+            "/".join(map(str, c.packets)),
+            f"{c.latency_p50_ms:.0f}/{c.latency_p95_ms:.0f} ms",
+            f"{c.extra_latency_p50_ms:+.0f}/{c.extra_latency_p95_ms:+.0f} ms",
+        )
+    return table
+
+
+def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
+    profile = _profile(args)
+    if args.from_json:
+        report = Report.from_json(Path(args.from_json).read_text())
+    else:
+        report = _measure(Budget.quick(), profile.path)
+    costs = evaluate(profile, report, runs=args.runs)
+    console.print(_cost_table(costs, profile))
+    reasons = recommend(profile, costs)
+    for line in reasons:
+        console.print(f"- {line}")
+    if args.html:
+        rows = "".join(
+            f"<tr><td>{c.mode}</td><td>{c.server_cpu_ms:.2f}</td><td>{c.cores_at_peak:.2f}</td>"
+            f"<td>{c.extra_cores:+.2f}</td><td>{c.wire_bytes}</td><td>{c.gb_per_day:.2f}</td>"
+            f"<td>{c.extra_gb_per_day:+.2f}</td><td>{'/'.join(map(str, c.packets))}</td>"
+            f"<td>{c.latency_p50_ms:.0f} / {c.latency_p95_ms:.0f}</td>"
+            f"<td>{c.extra_latency_p50_ms:+.0f} / {c.extra_latency_p95_ms:+.0f}</td></tr>"
+            for c in costs
+        )
+        head = header_row(
+            "mode",
+            "server CPU ms/hs",
+            "cores at peak",
+            "extra cores",
+            "wire B/hs",
+            "GB/day",
+            "extra GB/day",
+            "packets/flight",
+            "latency p50/p95 ms",
+            "extra p50/p95 ms",
+        )
+        table = f"<table>{head}{rows}</table>"
+        verdict = mosca(profile)
+        profile_rows = "".join(
+            f"<tr><th>{f.name}</th><td>{getattr(profile, f.name)}</td></tr>"
+            for f in fields(Profile)
+        )
+        sections = [
+            ("Profile", f"<table>{profile_rows}</table>"),
+            ("Mosca's inequality", f"<p class='note'>{html.escape(verdict.text)}</p>"),
+            ("Costs by mode", table),
+            (
+                "Recommendation",
+                "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in reasons) + "</ul>",
+            ),
+            *[(c, f"<img alt='{html.escape(c)}' src='{u}'>") for c, u in plots(report)],
+            ("Network model assumptions", f"<pre>{html.escape(netmodel.__doc__ or '')}</pre>"),
+        ]
+        _write(
+            args.html, html_page("pqe2ee migration evaluation", sections, report.machine), console
+        )
+    return 0
+
+
+def _path_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
+    d = PathProfile()
+    p.add_argument("--rtt-ms", type=float, default=d.rtt_ms if defaults else None)
+    p.add_argument(
+        "--loss", type=float, default=d.loss if defaults else None, help="segment loss rate, 0..1"
+    )
+    p.add_argument("--mtu", type=int, default=d.mtu if defaults else None)
+    p.add_argument(
+        "--initcwnd",
+        type=int,
+        default=d.initcwnd if defaults else None,
+        help="TCP initial window, segments",
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``bench`` and ``migrate`` to the top-level parser."""
+    p = sub.add_parser("bench", help="measure classical vs hybrid vs pq side by side")
+    p.add_argument("--quick", action="store_true", help="finish in well under a minute")
+    p.add_argument("--json", metavar="FILE", help="write every result as JSON")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    _path_options(p, defaults=True)
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("migrate", help="what each mode costs your service, and whether to hurry")
+    p.add_argument(
+        "--profile", metavar="FILE.toml", help="traffic profile (keys as the flags, with _)"
+    )
+    p.add_argument("--from-json", metavar="FILE", help="costs from a `pqe2ee bench --json` run")
+    p.add_argument("--html", metavar="FILE")
+    p.add_argument("--runs", type=int, default=2000, help="Monte Carlo runs of the network model")
+    for f in fields(Profile):
+        if f.name in ("rtt_ms", "loss", "mtu", "initcwnd"):
+            continue
+        kind = int if f.type in ("int", int) else float
+        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, default=None)
+    _path_options(p, defaults=False)
+    p.set_defaults(func=_cmd_migrate)

@@ -1,0 +1,202 @@
+"""``pqe2ee bench``: classical, hybrid and post-quantum side by side, in one run.
+
+Every figure is measured here and now; ratios between modes come from the same run,
+and the KEM operations are interleaved so the machine's noise hits every mode alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pqe2ee.bench import handshake as hb
+from pqe2ee.bench.kem import kem_operations
+from pqe2ee.bench.netmodel import PathProfile, flight_segments, simulate
+from pqe2ee.bench.results import Report, Row
+from pqe2ee.bench.timing import interleaved
+from pqe2ee.handshake import AuthKind, Identity
+from pqe2ee.hazmat.kem import get_kem
+
+__all__ = ["Budget", "run"]
+
+KEMS = ["X25519", "P-256", "X25519MLKEM768", "X-Wing", "ML-KEM-768", "ML-KEM-1024"]
+MODES = ("classical", "hybrid", "pq")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long to measure: ``quick`` finishes in well under a minute."""
+
+    kem_rounds: int
+    handshakes_cpu: int
+    handshakes_loopback: int
+    auth_kinds: tuple[AuthKind, ...]
+    netmodel_runs: int
+
+    @classmethod
+    def quick(cls) -> Budget:
+        return cls(5, 15, 25, (AuthKind.ED25519,), 500)
+
+    @classmethod
+    def full(cls) -> Budget:
+        return cls(15, 80, 200, tuple(AuthKind), 5000)
+
+    @classmethod
+    def tiny(cls) -> Budget:
+        """For tests: every code path, almost no time."""
+        return cls(2, 2, 3, (AuthKind.ED25519,), 50)
+
+
+Progress = Callable[[str], None]
+
+
+def _stats(samples: list[float]) -> tuple[float, float, float]:
+    arr = np.asarray(samples)
+    p25, med, p75, p99 = np.percentile(arr, [25, 50, 75, 99])
+    return float(med), float(p99), float((p75 - p25) / med) if med else 0.0
+
+
+def _kems(report: Report, budget: Budget, progress: Progress) -> None:
+    progress("KEM operations")
+    kems = [get_kem(name) for name in KEMS]
+    labels, calls = [], []
+    for kem in kems:
+        for op, fn in kem_operations(kem).items():
+            if op == "parse":
+                continue
+            labels.append((kem, op))
+            calls.append(fn)
+    for (kem, op), t in zip(labels, interleaved(calls, rounds=budget.kem_rounds), strict=True):
+        report.add(
+            Row(
+                "kem",
+                kem.name,
+                kem.mode,
+                f"{op}_us",
+                t.median * 1e6,
+                "us",
+                t.p99 * 1e6,
+                t.iqr_ratio,
+            )
+        )
+    for kem in kems:
+        report.add(Row("kem", kem.name, kem.mode, "public_key_bytes", kem.public_key_size, "B"))
+        report.add(Row("kem", kem.name, kem.mode, "ciphertext_bytes", kem.ciphertext_size, "B"))
+
+
+def _handshakes(report: Report, budget: Budget, progress: Progress) -> None:
+    ids = {k: Identity.generate(k) for k in budget.auth_kinds}
+    peers = {k: Identity.generate(k) for k in budget.auth_kinds}
+    for auth in budget.auth_kinds:
+        for mode in MODES:
+            setup = hb.HandshakeSetup(mode, auth)
+            name = setup.name
+            progress(f"handshake {name}")
+            runs = [
+                hb.in_memory(setup, ids[auth], peers[auth]) for _ in range(budget.handshakes_cpu)
+            ]
+            client_ms, client_p99, client_spread = _stats([r.client_s * 1e3 for r in runs])
+            server_ms, server_p99, server_spread = _stats([r.server_s * 1e3 for r in runs])
+            first = runs[0]
+            rows = [
+                Row(
+                    "handshake",
+                    name,
+                    mode,
+                    "client_cpu_ms",
+                    client_ms,
+                    "ms",
+                    client_p99,
+                    client_spread,
+                ),
+                Row(
+                    "handshake",
+                    name,
+                    mode,
+                    "server_cpu_ms",
+                    server_ms,
+                    "ms",
+                    server_p99,
+                    server_spread,
+                ),
+                Row("handshake", name, mode, "handshakes_per_s_per_core", 1000 / server_ms, "1/s"),
+                Row("handshake", name, mode, "wire_bytes", first.c2s + first.s2c, "B"),
+                Row("handshake", name, mode, "wire_bytes_c2s", first.c2s, "B"),
+                Row("handshake", name, mode, "wire_bytes_s2c", first.s2c, "B"),
+            ]
+            for i, (direction, size) in enumerate(first.flights[:3], start=1):
+                rows.append(
+                    Row("handshake", name, mode, f"flight{i}_bytes", size, f"B {direction}")
+                )
+                rows.append(
+                    Row(
+                        "handshake",
+                        name,
+                        mode,
+                        f"flight{i}_packets",
+                        flight_segments(size),
+                        "packets of 1500 B",
+                    )
+                )
+            times = hb.pqe2ee_loopback(setup, ids[auth], peers[auth], budget.handshakes_loopback)
+            lat, lat_p99, lat_spread = _stats([t * 1e6 for t in times])
+            rows.append(Row("handshake", name, mode, "latency_us", lat, "us", lat_p99, lat_spread))
+            rows.append(Row("handshake", name, mode, "handshakes_per_s", 1e6 / lat, "1/s"))
+            for row in rows:
+                report.add(row)
+    progress("TLS 1.3 baseline")
+    tls = hb.tls_loopback(budget.handshakes_loopback)
+    lat, lat_p99, spread = _stats([t * 1e6 for t in tls])
+    report.add(
+        Row(
+            "handshake",
+            "stdlib TLS 1.3 (X25519, Ed25519 cert)",
+            None,
+            "latency_us",
+            lat,
+            "us",
+            lat_p99,
+            spread,
+        )
+    )
+    report.add(
+        Row(
+            "handshake",
+            "stdlib TLS 1.3 (X25519, Ed25519 cert)",
+            None,
+            "handshakes_per_s",
+            1e6 / lat,
+            "1/s",
+        )
+    )
+
+
+def _netmodel(report: Report, budget: Budget, path: PathProfile, progress: Progress) -> None:
+    progress("network model")
+    for row in report.find("handshake", "flight1_bytes"):
+        flights = [int(row.value), int(report.value("handshake", "flight2_bytes", name=row.name))]
+        times = simulate(flights, path, runs=budget.netmodel_runs)
+        for q in (50, 95, 99):
+            value = float(np.percentile(times, q))
+            report.add(Row("netmodel", row.name, row.mode, f"completion_p{q}_ms", value, "ms"))
+
+
+def run(
+    budget: Budget, path: PathProfile | None = None, progress: Progress | None = None
+) -> Report:
+    """Measure everything within ``budget``; ``progress`` hears each step's name."""
+    report = Report()
+    path = path or PathProfile()
+    report.settings = {
+        "budget": budget.__class__.__name__,
+        **budget.__dict__,
+        "path": path.__dict__,
+    }
+    report.settings["auth_kinds"] = [k.value for k in budget.auth_kinds]
+    say = progress or (lambda _: None)
+    _kems(report, budget, say)
+    _handshakes(report, budget, say)
+    _netmodel(report, budget, path, say)
+    return report

@@ -1,0 +1,120 @@
+"""``pqe2ee bench`` and ``pqe2ee migrate`` end to end on a tiny budget."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pqe2ee.bench.results import Report
+from pqe2ee.bench.runner import Budget, run
+from pqe2ee.hazmat.kem import get_kem
+
+
+@pytest.fixture(scope="module")
+def tiny_report() -> Report:
+    return run(Budget.tiny())
+
+
+def test_report_structure(tiny_report: Report) -> None:
+    data = json.loads(tiny_report.to_json())
+    for key in ("cpu", "cores", "python", "backends", "c_core_libcrypto"):
+        assert key in data["machine"]
+    rows = data["results"]
+    assert {r["group"] for r in rows} >= {"kem", "handshake", "netmodel"}
+    for r in rows:
+        assert set(r) >= {"group", "name", "mode", "metric", "value", "unit"}
+        assert r["mode"] in ("classical", "hybrid", "pq", None)
+    for mode in ("classical", "hybrid", "pq"):
+        metrics = {r["metric"] for r in rows if r["group"] == "handshake" and r["mode"] == mode}
+        assert {"wire_bytes", "latency_us", "handshakes_per_s"} <= metrics
+    assert any(r["mode"] is None and r["metric"] == "handshakes_per_s" for r in rows)  # TLS
+
+
+def test_wire_bytes_match_kem_sizes(tiny_report: Report) -> None:
+    hybrid_ch = tiny_report.value("handshake", "flight1_bytes", "hybrid")
+    classical_ch = tiny_report.value("handshake", "flight1_bytes", "classical")
+    pq_ch = tiny_report.value("handshake", "flight1_bytes", "pq")
+    # the ClientHello carries the share: everything else in it is the same size
+    assert hybrid_ch - classical_ch == get_kem("X25519MLKEM768").public_key_size - 32
+    assert pq_ch - classical_ch == get_kem("ML-KEM-768").public_key_size - 32
+    assert hybrid_ch >= 1216
+    hybrid_sf = tiny_report.value("handshake", "flight2_bytes", "hybrid")
+    classical_sf = tiny_report.value("handshake", "flight2_bytes", "classical")
+    assert hybrid_sf - classical_sf == 1120 - 32
+
+
+def test_bench_cli_writes_json_and_html(tmp_path: Path) -> None:
+    # --quick is the smallest budget the CLI offers; it stays well under a minute
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pqe2ee",
+            "bench",
+            "--quick",
+            "--json",
+            str(tmp_path / "b.json"),
+            "--html",
+            str(tmp_path / "b.html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "classical" in out.stdout and "hybrid" in out.stdout
+    report = Report.from_json((tmp_path / "b.json").read_text())
+    assert report.find("handshake", "latency_us", "hybrid")
+    page = (tmp_path / "b.html").read_text()
+    assert page.startswith("<!doctype html>")
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
+    assert len(images) >= 5
+    import base64
+
+    assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert "Network model assumptions" in page
+
+    mig = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pqe2ee",
+            "migrate",
+            "--from-json",
+            str(tmp_path / "b.json"),
+            "--runs",
+            "50",
+            "--handshakes-per-s",
+            "300",
+            "--secrecy-years",
+            "20",
+            "--html",
+            str(tmp_path / "m.html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert mig.returncode == 0, mig.stderr
+    assert "AT RISK" in mig.stdout
+    assert "Recommendation" in mig.stdout
+    mpage = (tmp_path / "m.html").read_text()
+    assert "Mosca" in mpage and "data:image/png;base64," in mpage
+
+
+def test_migrate_rejects_bad_json(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    out = subprocess.run(
+        [sys.executable, "-m", "pqe2ee", "migrate", "--from-json", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "not a pqe2ee bench JSON report" in out.stderr
