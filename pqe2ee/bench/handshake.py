@@ -237,16 +237,19 @@ def _sink_pqe2ee(sock: socket.socket, config: Config, ready: Any) -> None:
         s.sendall(b"done")
 
 
-def _sink_tls(sock: socket.socket, cert: str, key: str, ready: Any) -> None:
+def _sink_tls(sock: socket.socket, cert: str, key: str, total: int, ready: Any) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ready.set()
     conn, _ = sock.accept()
+    buf = bytearray(1 << 20)
     with ctx.wrap_socket(conn, server_side=True) as s:
-        while True:
-            data = s.recv(1 << 20)
-            if not data or data.endswith(b"\xff"):
+        got = 0
+        while got < total:
+            n = s.recv_into(buf)
+            if not n:
                 break
+            got += n
         s.sendall(b"done")
 
 
@@ -268,18 +271,17 @@ def pqe2ee_bulk(total: int, config_pair: tuple[Config, Config], block: int = 1 <
 
 def tls_bulk(total: int, block: int = 1 << 20) -> float:
     """The same through stdlib TLS 1.3 (its default cipher, AES-256-GCM)."""
-    buf = os.urandom(block - 1) + b"\x00"
+    buf = os.urandom(block)
+    total = total // block * block
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = self_signed_ed25519(Path(tmp))
         ctx = ssl.create_default_context(cafile=cert)
-        with _serve(_sink_tls, cert, key) as port:
-            s = ctx.wrap_socket(
-                socket.create_connection(("127.0.0.1", port)), server_hostname="localhost"
-            )
+        with _serve(_sink_tls, cert, key, total) as port:
+            raw = socket.create_connection(("127.0.0.1", port))
+            s = ctx.wrap_socket(raw, server_hostname="localhost")
             t0 = time.perf_counter()
-            for _ in range(total // block - 1):
+            for _ in range(total // block):
                 s.sendall(buf)
-            s.sendall(buf[:-1] + b"\xff")
             assert s.recv(4) == b"done"
             elapsed = time.perf_counter() - t0
             s.close()

@@ -148,7 +148,7 @@ class Connection:
         config.check_for(self.role.value)
         self._fixed = fixed_randomness_for_testing_only
         self._reader = FrameReader()
-        self._out = bytearray()
+        self._out: list[bytes | bytearray] = []
         self._events: deque[Event] = deque()
         self._transcript = Transcript(config.channel_binding)
         self._schedule = KeySchedule(config.psk)
@@ -174,8 +174,11 @@ class Connection:
             self.state = State.SERVER_WAIT_CH
 
     # ------------------------------------------------------------------ public API
-    def receive_data(self, data: bytes) -> None:
-        """Feed bytes that arrived from the peer; ``b""`` means the stream ended."""
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed bytes that arrived from the peer; empty means the stream ended.
+
+        The bytes are copied: the caller may reuse its buffer at once.
+        """
         if self._error is not None:
             raise self._error
         if data:
@@ -213,24 +216,28 @@ class Connection:
             )
         assert self._write is not None
         view = memoryview(data)
-        for start in range(0, len(view), MAX_PLAINTEXT):
+        start = 0
+        while start < len(view):
             if self._write.needs_update:
                 self.update_keys()
-            self._out += self._write.seal(INNER_DATA, view[start : start + MAX_PLAINTEXT])
+            # as many records as the key may still seal, in one buffer
+            end = min(len(view), start + self._write.records_left() * MAX_PLAINTEXT)
+            self._out.append(self._write.seal_many(INNER_DATA, view[start:end]))
+            start = end
 
     def update_keys(self, *, request_peer: bool = False) -> None:
         """Send a key update and move this direction to the next key."""
         if not self._can_send():
             raise LocalProtocolError("key update needs a connected, open connection")
         assert self._write is not None
-        self._out += self._write.seal(INNER_KEY_UPDATE, bytes([int(request_peer)]))
+        self._out.append(self._write.seal(INNER_KEY_UPDATE, bytes([int(request_peer)])))
         self._write.update()
 
     def data_to_send(self) -> bytes:
         """Everything produced since the last call (write it to the peer)."""
-        out = bytes(self._out)
-        self._out.clear()
-        return out
+        out = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out = []
+        return out if isinstance(out, bytes) else bytes(out)
 
     def close(self) -> None:
         """Send the authenticated close: this side sends nothing more.
@@ -242,7 +249,7 @@ class Connection:
             return
         if self._can_send():
             assert self._write is not None
-            self._out += self._write.seal(INNER_CLOSE, b"")
+            self._out.append(self._write.seal(INNER_CLOSE, b""))
         self._send_closed = True
 
     def _can_send(self) -> bool:
@@ -278,9 +285,9 @@ class Connection:
         if self._send_closed:
             return
         if self._write is not None:
-            self._out += self._write.seal(INNER_ALERT, bytes([alert]))
+            self._out.append(self._write.seal(INNER_ALERT, bytes([alert])))
         else:
-            self._out += plain_frame(CT_ALERT, bytes([alert]))
+            self._out.append(plain_frame(CT_ALERT, bytes([alert])))
         self._send_closed = True
 
     def _eof_failure(self) -> _Fail:
@@ -302,16 +309,23 @@ class Connection:
         if frame is None:
             return False
         ctype, header, payload = frame
+        try:
+            self._dispatch_frame(ctype, header, payload)
+        finally:
+            payload.release()  # the reader's buffer may grow again only after this
+        return True
+
+    def _dispatch_frame(self, ctype: int, header: bytes, payload: memoryview) -> None:
         if ctype == CT_ALERT:
             if self._read is not None:
                 raise _fail(Alert.UNEXPECTED_MESSAGE, "plaintext alert after keys were set")
-            self._on_alert(payload)
+            self._on_alert(bytes(payload))
         elif ctype == CT_HANDSHAKE:
             if self._read is not None:
                 raise _fail(
                     Alert.UNEXPECTED_MESSAGE, "plaintext handshake message after keys were set"
                 )
-            self._on_handshake_bytes(payload, encrypted=False)
+            self._on_handshake_bytes(bytes(payload), encrypted=False)
         else:
             if self._read is None:
                 raise _fail(Alert.UNEXPECTED_MESSAGE, "encrypted record before keys were set")
@@ -320,7 +334,6 @@ class Connection:
             except FrameError as exc:
                 raise _fail(Alert.BAD_RECORD_MAC, str(exc)) from None
             self._on_record(inner, content)
-        return True
 
     def _on_alert(self, payload: bytes) -> None:
         code = payload[0] if len(payload) == 1 else 0
@@ -399,9 +412,9 @@ class Connection:
         """Add to the transcript and queue, in the clear or under the write key."""
         self._transcript.add(message)
         if self._write is None:
-            self._out += plain_frame(CT_HANDSHAKE, message)
+            self._out.append(plain_frame(CT_HANDSHAKE, message))
         else:
-            self._out += self._write.seal(INNER_HANDSHAKE, message)
+            self._out.append(self._write.seal(INNER_HANDSHAKE, message))
 
     def _random(self) -> bytes:
         return self._fixed.random if self._fixed else os.urandom(32)

@@ -69,8 +69,11 @@ class FrameReader:
         self._buf = bytearray()
         self._pos = 0
 
-    def feed(self, data: bytes) -> None:
-        if self._pos and self._pos >= len(self._buf) // 2:
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        if self._pos and self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        elif self._pos and self._pos >= len(self._buf) // 2:
             del self._buf[: self._pos]
             self._pos = 0
         self._buf += data
@@ -79,8 +82,10 @@ class FrameReader:
     def buffered(self) -> int:
         return len(self._buf) - self._pos
 
-    def frames(self) -> Iterator[tuple[int, bytes, bytes]]:
+    def frames(self) -> Iterator[tuple[int, bytes, memoryview]]:
         """Yield ``(content_type, header, payload)`` for every complete frame buffered.
+
+        ``payload`` is a view into the buffer: release it before feeding more bytes.
 
         :raises FrameError: unknown content type or a length over the maximum (checked
             as soon as the 4-byte header is in, before the payload is waited for).
@@ -101,11 +106,9 @@ class FrameReader:
             if len(buf) - pos < 4 + length:
                 return
             header = bytes(buf[pos : pos + 4])
-            payload = bytes(buf[pos + 4 : pos + 4 + length])
             self._pos = pos + 4 + length
-            if self._pos == len(buf):
-                buf.clear()
-                self._pos = 0
+            with memoryview(buf) as view:
+                payload = view[pos + 4 : pos + 4 + length]
             yield ctype, header, payload
 
 
@@ -144,24 +147,44 @@ class RecordCipher:
             raise OverflowError("record sequence number exhausted")
         return (self._iv_int ^ self.seq).to_bytes(12, "big")
 
+    def records_left(self) -> int:
+        """How many records this key may still seal before it must be updated."""
+        by_bytes = max(0, BYTE_LIMIT - self.bytes_used) // MAX_PLAINTEXT
+        return max(1, min(RECORD_LIMIT - self.seq, by_bytes))
+
     def seal(self, inner_type: int, content: bytes | memoryview) -> bytearray:
         """One encrypted frame carrying ``content`` (at most MAX_PLAINTEXT bytes)."""
-        n = len(content)
-        if n > MAX_PLAINTEXT:
+        if len(content) > MAX_PLAINTEXT:
             raise ValueError("record content too large")
-        length = n + 1 + TAG
-        frame = bytearray(4 + length)
-        frame[0] = CT_ENCRYPTED
-        frame[1:4] = length.to_bytes(3, "big")
-        plain = bytearray(n + 1)
-        plain[:n] = content
-        plain[n] = inner_type
-        self._aead.encrypt_into(self._nonce(), plain, bytes(frame[:4]), memoryview(frame)[4:])
-        self.seq += 1
-        self.bytes_used += n
-        return frame
+        return self.seal_many(inner_type, content)
 
-    def open(self, header: bytes, payload: bytes) -> tuple[int, bytes]:
+    def seal_many(self, inner_type: int, data: bytes | memoryview) -> bytearray:
+        """``data`` cut into records of MAX_PLAINTEXT bytes (one empty record for empty
+        data), all sealed into one buffer: one allocation however many records."""
+        n = len(data)
+        count = max(1, -(-n // MAX_PLAINTEXT))
+        out = bytearray(n + count * (5 + TAG))
+        staging = bytearray(min(n, MAX_PLAINTEXT) + 1)
+        view, out_view = memoryview(data), memoryview(out)
+        pos = 0
+        for i in range(count):
+            chunk = view[i * MAX_PLAINTEXT : (i + 1) * MAX_PLAINTEXT]
+            size = len(chunk)
+            length = size + 1 + TAG
+            header = bytes((CT_ENCRYPTED, length >> 16, (length >> 8) & 0xFF, length & 0xFF))
+            out[pos : pos + 4] = header
+            plain = staging if size + 1 == len(staging) else bytearray(size + 1)
+            plain[:size] = chunk
+            plain[size] = inner_type
+            self._aead.encrypt_into(
+                self._nonce(), plain, header, out_view[pos + 4 : pos + 4 + length]
+            )
+            self.seq += 1
+            self.bytes_used += size
+            pos += 4 + length
+        return out
+
+    def open(self, header: bytes, payload: bytes | memoryview) -> tuple[int, bytes]:
         """Authenticate and decrypt one record: ``(inner_type, content)``.
 
         :raises FrameError: authentication failed or the inner type is unknown.

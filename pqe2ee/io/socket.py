@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket as _socket
 import threading
+from collections import deque
 from types import TracebackType
 from typing import Any
 
@@ -38,7 +39,8 @@ class SecureSocket:
     def __init__(self, sock: Any, config: Config, *, server_side: bool) -> None:
         self._sock = sock
         self._conn = Connection(config, "server" if server_side else "client")
-        self._buffer = bytearray()
+        self._chunks: deque[bytes] = deque()  # authenticated plaintext, in order
+        self._inbox = bytearray(_READ_SIZE)  # reused for every socket read
         self._peer_closed = False
         self._closed = False
         # one thread may send while another receives (netcat-style); the sans-IO
@@ -63,7 +65,9 @@ class SecureSocket:
                     return
                 if event is not NEED_DATA:  # pragma: no cover - nothing else comes first
                     raise RemoteProtocolError(f"unexpected event {event!r} during the handshake")
-                self._conn.receive_data(self._sock.recv(_READ_SIZE))
+                n = self._sock.recv_into(self._inbox)
+                with memoryview(self._inbox) as view:
+                    self._conn.receive_data(view[:n])
         except RemoteProtocolError:
             self._flush_quietly()
             self._sock.close()
@@ -85,22 +89,26 @@ class SecureSocket:
         :raises RemoteProtocolError: tampering, or the stream ended without the
             peer's authenticated close (truncation).
         """
-        while not self._buffer and not self._peer_closed:
+        while not self._chunks and not self._peer_closed:
             self._pump()
-        out = bytes(self._buffer[:bufsize])
-        del self._buffer[:bufsize]
-        return out
+        if not self._chunks:
+            return b""
+        chunk = self._chunks[0]
+        if len(chunk) <= bufsize:
+            return self._chunks.popleft()  # a whole record's data: no copy
+        self._chunks[0] = chunk[bufsize:]
+        return chunk[:bufsize]
 
     def _pump(self) -> None:
         with self._lock:
             event = self._conn.next_event()
             self._flush()  # key updates the peer asked for
         if event is NEED_DATA:
-            data = self._sock.recv(_READ_SIZE)
-            with self._lock:
-                self._conn.receive_data(data)
+            n = self._sock.recv_into(self._inbox)
+            with self._lock, memoryview(self._inbox) as view:
+                self._conn.receive_data(view[:n])
         elif isinstance(event, DataReceived):
-            self._buffer += event.data
+            self._chunks.append(event.data)
         elif isinstance(event, ConnectionClosed):
             self._peer_closed = True
 
