@@ -118,3 +118,29 @@ def test_migrate_rejects_bad_json(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "not a pqe2ee bench JSON report" in out.stderr
+
+
+def test_migrate_with_the_example_profile(tmp_path: Path, tiny_report: Report) -> None:
+    report = tmp_path / "r.json"
+    report.write_text(tiny_report.to_json())
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pqe2ee",
+            "migrate",
+            "--from-json",
+            str(report),
+            "--runs",
+            "50",
+            "--profile",
+            str(Path(__file__).parents[2] / "examples" / "profile.toml"),
+            "--cores",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Cost at 800 handshakes/s peak" in out.stdout
