@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +133,13 @@ def test_binding_checks_lengths_before_calling() -> None:
         _binding.aead_seal("chacha20", KEY, bytes(12), b"", b"")
     with pytest.raises(InvalidTag):
         _binding.aead_open("chacha20-poly1305", KEY, bytes(12), b"", bytes(15))
+
+
+def test_sanitizer_run_loads_the_sanitizer_build() -> None:
+    # `make sanitize` sets this; a run that silently loaded the normal build would
+    # sanitize nothing.
+    expected = os.environ.get("PQE2EE_EXPECT_CORE_DIR")
+    if not expected:
+        pytest.skip("declared: only checked under `make sanitize`")
+    core = Path(sys.modules["pqe2ee._core"].__file__ or "")
+    assert Path(expected).resolve() in core.resolve().parents
