@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
-CORE_SRC := $(wildcard csrc/*.c csrc/*.h) csrc/build_core.py pqe2ee/_version.py
+CORE_SRC := $(wildcard csrc/*.c csrc/*.h csrc/internal/*.h) csrc/build_core.py pqe2ee/_version.py
 CORE_STAMP := $(VENV)/.core-built
 
 .PHONY: all setup build test pytest lint typecheck demo bench clean sanitize bench-stream
@@ -65,7 +65,7 @@ sanitize: $(ASAN_STAMP)
 	$(PY) -c "import shutil; shutil.copytree('pqe2ee', '$(ASAN_LIB)/pqe2ee', \
 		ignore=shutil.ignore_patterns('*.so', '__pycache__'))"
 	cp $(ASAN_EXT)/pqe2ee/_core*.so $(ASAN_LIB)/pqe2ee/
-	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/test_stream_*.py
+	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/test_stream_*.py tests/handshake/test_records_core.py
 
 test: build lint typecheck pytest sanitize
 

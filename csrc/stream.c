@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "stream.h"
+#include "internal/aead.h"
 
 #define KEY_LEN 32
 #define TAG_LEN 16
@@ -31,7 +32,7 @@ static void fetch_ciphers(void) {
     ERR_clear_error();
 }
 
-static const EVP_CIPHER *get_cipher(int cipher) {
+const EVP_CIPHER *pqe2ee_aead_cipher(int cipher) {
     if (!CRYPTO_THREAD_run_once(&fetch_once, fetch_ciphers)) {
         return NULL;
     }
@@ -56,7 +57,7 @@ static int counter_add(unsigned char counter[COUNTER_LEN], size_t add) {
     return carry == 0;
 }
 
-static int put_text(EVP_CIPHER_CTX *ctx, int enc, unsigned char *out,
+int pqe2ee_aead_text(EVP_CIPHER_CTX *ctx, int enc, unsigned char *out,
                     const unsigned char *in, size_t len) {
     while (len > 0) {
         int n = (int)(len > PIECE ? PIECE : len);
@@ -73,7 +74,7 @@ static int put_text(EVP_CIPHER_CTX *ctx, int enc, unsigned char *out,
     return 1;
 }
 
-static int put_aad(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *aad, size_t len) {
+int pqe2ee_aead_aad(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *aad, size_t len) {
     while (len > 0) {
         int n = (int)(len > PIECE ? PIECE : len);
         int outl = 0;
@@ -97,7 +98,7 @@ static int seal_chunk(EVP_CIPHER_CTX *ctx, const unsigned char nonce[NONCE_LEN],
     if (EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1) {
         return 0;
     }
-    if (!put_aad(ctx, 1, aad, aad_len) || !put_text(ctx, 1, out, in, len)) {
+    if (!pqe2ee_aead_aad(ctx, 1, aad, aad_len) || !pqe2ee_aead_text(ctx, 1, out, in, len)) {
         return 0;
     }
     if (EVP_EncryptFinal_ex(ctx, fin, &finl) != 1 || finl != 0) {
@@ -118,7 +119,7 @@ static int open_chunk(EVP_CIPHER_CTX *ctx, const unsigned char nonce[NONCE_LEN],
     int finl = 0;
     memcpy(tag_copy, tag, TAG_LEN);
     if (EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
-        !put_aad(ctx, 0, aad, aad_len) || !put_text(ctx, 0, out, in, len) ||
+        !pqe2ee_aead_aad(ctx, 0, aad, aad_len) || !pqe2ee_aead_text(ctx, 0, out, in, len) ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag_copy) != 1) {
         if (len > 0) {
             OPENSSL_cleanse(out, len);
@@ -164,7 +165,7 @@ static int run_checks(int cipher, const unsigned char *key, size_t key_len,
         counter_len != COUNTER_LEN || n_chunks == 0) {
         return PQE2EE_STREAM_ERR_LENGTH;
     }
-    *evp = get_cipher(cipher);
+    *evp = pqe2ee_aead_cipher(cipher);
     if (*evp == NULL) {
         return PQE2EE_STREAM_ERR_CIPHER;
     }
@@ -284,7 +285,7 @@ static EVP_CIPHER_CTX *one_ctx(int cipher, int enc, const unsigned char *key, si
         *status = PQE2EE_STREAM_ERR_LENGTH;
         return NULL;
     }
-    evp = get_cipher(cipher);
+    evp = pqe2ee_aead_cipher(cipher);
     if (evp == NULL) {
         *status = PQE2EE_STREAM_ERR_CIPHER;
         return NULL;

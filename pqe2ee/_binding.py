@@ -255,3 +255,99 @@ def cleanse(buf: bytearray | memoryview) -> None:
         lib.pqe2ee_stream_cleanse(ffi.from_buffer(buf, require_writable=True), len(buf))
     else:  # pragma: no cover - exercised only without a build
         memoryview(buf).cast("B")[:] = bytes(len(buf))
+
+
+# --- session records in bulk (csrc/records.h) ------------------------------------------
+
+RECORD_OVERHEAD = 21  # header 4 + inner type 1 + tag 16
+
+
+def records_sealed_size(n: int, record_size: int) -> int:
+    """Bytes that ``n`` content bytes take as records of ``record_size``."""
+    count = max(1, -(-n // record_size))
+    return n + count * RECORD_OVERHEAD
+
+
+def records_seal(
+    cipher: str,
+    key: bytes,
+    iv: bytes,
+    first_seq: int,
+    inner_type: int,
+    record_size: int,
+    src: Any,
+    dst: Any,
+) -> None:
+    """Seal ``src`` as records into ``dst`` (sized by :func:`records_sealed_size`)."""
+    cid = _cipher_id(cipher)
+    if len(key) != STREAM_KEY_SIZE or len(iv) != STREAM_NONCE_SIZE:
+        raise ValueError("record key must be 32 bytes and IV 12 bytes")
+    if not 1 <= record_size <= 1 << 16 or not 0 <= inner_type <= 255:
+        raise ValueError("record size must be 1..65536 and the inner type one byte")
+    if len(dst) != records_sealed_size(len(src), record_size):
+        raise ValueError("record output buffer has the wrong size")
+    status = lib.pqe2ee_records_seal(
+        cid,
+        key,
+        len(key),
+        iv,
+        len(iv),
+        first_seq,
+        inner_type,
+        record_size,
+        ffi.from_buffer(src),
+        len(src),
+        ffi.from_buffer(dst, require_writable=True),
+        len(dst),
+    )
+    _raise_for_status(status, "record seal")
+
+
+def records_open(
+    cipher: str, key: bytes, iv: bytes, first_seq: int, max_frame: int, src: Any, dst: Any
+) -> tuple[int, int, int, int, int, bool]:
+    """Open consecutive records of ``src`` into ``dst``.
+
+    :returns: ``(consumed, produced, n_records, control_type, control_len, ok)``; ``ok``
+        is False when a record failed authentication or had an impossible length (the
+        other figures then describe the records before it).
+    """
+    cid = _cipher_id(cipher)
+    if len(key) != STREAM_KEY_SIZE or len(iv) != STREAM_NONCE_SIZE:
+        raise ValueError("record key must be 32 bytes and IV 12 bytes")
+    consumed, produced = ffi.new("size_t *"), ffi.new("size_t *")
+    n_records = ffi.new("unsigned long long *")
+    control_type, control_len = ffi.new("int *"), ffi.new("size_t *")
+    status = lib.pqe2ee_records_open(
+        cid,
+        key,
+        len(key),
+        iv,
+        len(iv),
+        first_seq,
+        max_frame,
+        ffi.from_buffer(src),
+        len(src),
+        ffi.from_buffer(dst, require_writable=True),
+        len(dst),
+        consumed,
+        produced,
+        n_records,
+        control_type,
+        control_len,
+    )
+    ok = status == lib.PQE2EE_STREAM_OK
+    if status not in (
+        lib.PQE2EE_STREAM_OK,
+        lib.PQE2EE_STREAM_ERR_TAG,
+        lib.PQE2EE_STREAM_ERR_LENGTH,
+    ):
+        _raise_for_status(status, "record open")
+    return (
+        int(consumed[0]),
+        int(produced[0]),
+        int(n_records[0]),
+        int(control_type[0]),
+        int(control_len[0]),
+        ok,
+    )

@@ -43,6 +43,7 @@ from pqe2ee.handshake.identity import PublicIdentity
 from pqe2ee.handshake.keyschedule import KeySchedule, Transcript, export, finished_mac
 from pqe2ee.handshake.record import (
     CT_ALERT,
+    CT_ENCRYPTED,
     CT_HANDSHAKE,
     INNER_ALERT,
     INNER_CLOSE,
@@ -302,6 +303,23 @@ class Connection:
         )
 
     def _process_one_frame(self) -> bool:
+        if (
+            self.state is State.CONNECTED
+            and self._read is not None
+            and self._read.bulk
+            and self._reader.peek_type() == CT_ENCRYPTED
+        ):
+            try:
+                opened = self._read.open_many(self._reader)
+            except FrameError as exc:
+                raise _fail(Alert.DECODE_ERROR, str(exc)) from None
+            if opened is not None:
+                data, control = opened
+                if data:
+                    self._events.append(DataReceived(data))
+                if control is not None:
+                    self._on_record(*control)
+                return True
         try:
             frame = next(self._reader.frames(), None)
         except FrameError as exc:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
+from pqe2ee import _binding
 from pqe2ee.handshake.keyschedule import traffic_key_iv, update_secret
 
 __all__ = [
@@ -54,6 +55,13 @@ RECORD_LIMIT = 1 << 24
 BYTE_LIMIT = 1 << 36
 
 
+#: Sends of at least this many bytes go through the C core's bulk loop when it is built.
+BULK_MIN = 4096
+#: At most this much plaintext per bulk open call (bounds the output buffer).
+BULK_OPEN_MAX = 4 << 20
+_C_AEADS = {name for name, ok in _binding.core_features().items() if ok}
+
+
 class FrameError(Exception):
     """A frame is malformed (internal; becomes RemoteProtocolError)."""
 
@@ -81,6 +89,19 @@ class FrameReader:
     @property
     def buffered(self) -> int:
         return len(self._buf) - self._pos
+
+    def peek_type(self) -> int | None:
+        """The content type of the next frame, if its first byte is in."""
+        return self._buf[self._pos] if self._pos < len(self._buf) else None
+
+    def unread(self) -> memoryview:
+        """A view of the unconsumed bytes (release it before feeding more)."""
+        with memoryview(self._buf) as view:
+            return view[self._pos :]
+
+    def advance(self, n: int) -> None:
+        """Mark ``n`` more bytes consumed."""
+        self._pos += n
 
     def frames(self) -> Iterator[tuple[int, bytes, memoryview]]:
         """Yield ``(content_type, header, payload)`` for every complete frame buffered.
@@ -127,6 +148,9 @@ class RecordCipher:
     def _install(self, secret: bytes) -> None:
         self._secret = secret
         key, self._iv = traffic_key_iv(secret)
+        self._key = key
+        #: Whether the C core runs this direction's bulk loops.
+        self.bulk = self._aead_name in _C_AEADS
         self._aead = (
             ChaCha20Poly1305(key) if self._aead_name == "chacha20-poly1305" else AESGCM(key)
         )
@@ -160,9 +184,18 @@ class RecordCipher:
 
     def seal_many(self, inner_type: int, data: bytes | memoryview) -> bytearray:
         """``data`` cut into records of MAX_PLAINTEXT bytes (one empty record for empty
-        data), all sealed into one buffer: one allocation however many records."""
+        data), all sealed into one buffer: one allocation however many records, and for
+        large sends one call into the C core for all of them."""
         n = len(data)
         count = max(1, -(-n // MAX_PLAINTEXT))
+        if self.bulk and n >= BULK_MIN:
+            out = bytearray(_binding.records_sealed_size(n, MAX_PLAINTEXT))
+            _binding.records_seal(
+                self._aead_name, self._key, self._iv, self.seq, inner_type, MAX_PLAINTEXT, data, out
+            )
+            self.seq += count
+            self.bytes_used += n
+            return out
         out = bytearray(n + count * (5 + TAG))
         staging = bytearray(min(n, MAX_PLAINTEXT) + 1)
         view, out_view = memoryview(data), memoryview(out)
@@ -201,3 +234,27 @@ class RecordCipher:
         if inner not in INNER_TYPES:
             raise FrameError(f"unknown inner record type 0x{inner:02x}")
         return inner, plain[:-1]
+
+    def open_many(self, reader: FrameReader) -> tuple[bytes, tuple[int, bytes] | None] | None:
+        """Open every complete record buffered in ``reader`` in one C call.
+
+        :returns: ``(application data, control record or None)``, or None when nothing
+            could be opened this way (an incomplete frame, another content type, or a bad
+            record, which the one-record path then reports precisely).
+        """
+        with reader.unread() as view:
+            out = bytearray(min(len(view), BULK_OPEN_MAX))
+            consumed, produced, n, ctype, clen, _ok = _binding.records_open(
+                self._aead_name, self._key, self._iv, self.seq, MAX_ENCRYPTED, view, out
+            )
+        if consumed == 0:
+            return None
+        reader.advance(consumed)
+        self.seq += n
+        self.bytes_used += produced + clen
+        with memoryview(out) as mv:
+            data = bytes(mv[:produced])
+            control = (ctype, bytes(mv[produced : produced + clen])) if ctype else None
+        if control is not None and control[0] not in INNER_TYPES:
+            raise FrameError(f"unknown inner record type 0x{control[0]:02x}")
+        return data, control

@@ -1,0 +1,185 @@
+/* The session record layer in bulk: many records sealed or opened per call over one
+ * EVP_CIPHER_CTX (key set once, a new nonce per record), so a large send or a full
+ * socket buffer costs one call and no per-record allocation.  No policy here: Python
+ * decides when to rekey, what the inner types mean, and what a failure means. */
+#include <stdint.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "internal/aead.h"
+#include "records.h"
+#include "stream.h"
+
+#define KEY_LEN 32
+#define IV_LEN 12
+#define TAG_LEN 16
+#define HEADER_LEN 4
+#define CT_ENCRYPTED 0x17
+#define INNER_DATA 0x17
+#define MAX_RECORD ((size_t)1 << 16)
+#define OVERHEAD (HEADER_LEN + 1 + TAG_LEN)
+
+static void record_nonce(const unsigned char *iv, unsigned long long seq,
+                         unsigned char nonce[IV_LEN]) {
+    memcpy(nonce, iv, IV_LEN);
+    for (int i = 0; i < 8; i++) {
+        nonce[IV_LEN - 1 - i] ^= (unsigned char)(seq >> (8 * i));
+    }
+}
+
+static EVP_CIPHER_CTX *keyed_ctx(int cipher, int enc, const unsigned char *key, size_t key_len,
+                                 const unsigned char *iv, size_t iv_len, int *status) {
+    const EVP_CIPHER *evp;
+    EVP_CIPHER_CTX *ctx;
+    if (key == NULL || key_len != KEY_LEN || iv == NULL || iv_len != IV_LEN) {
+        *status = PQE2EE_STREAM_ERR_LENGTH;
+        return NULL;
+    }
+    evp = pqe2ee_aead_cipher(cipher);
+    if (evp == NULL) {
+        *status = PQE2EE_STREAM_ERR_CIPHER;
+        return NULL;
+    }
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL || EVP_CipherInit_ex2(ctx, evp, key, NULL, enc, NULL) != 1) {
+        EVP_CIPHER_CTX_free(ctx);
+        *status = PQE2EE_STREAM_ERR_OPENSSL;
+        return NULL;
+    }
+    *status = PQE2EE_STREAM_OK;
+    return ctx;
+}
+
+int pqe2ee_records_seal(int cipher, const unsigned char *key, size_t key_len,
+                        const unsigned char *iv, size_t iv_len, unsigned long long first_seq,
+                        int inner_type, size_t record_size,
+                        const unsigned char *in, size_t in_len,
+                        unsigned char *out, size_t out_len) {
+    size_t n, done = 0;
+    int status;
+    EVP_CIPHER_CTX *ctx;
+    unsigned char type_byte = (unsigned char)inner_type;
+    if (record_size == 0 || record_size > MAX_RECORD || inner_type < 0 || inner_type > 255 ||
+        (in_len > 0 && in == NULL) || out == NULL) {
+        return PQE2EE_STREAM_ERR_LENGTH;
+    }
+    n = in_len == 0 ? 1 : (in_len - 1) / record_size + 1;
+    if (n > (SIZE_MAX - in_len) / OVERHEAD || out_len != in_len + n * OVERHEAD) {
+        return PQE2EE_STREAM_ERR_LENGTH;
+    }
+    if (first_seq + (n - 1) < first_seq) {
+        return PQE2EE_STREAM_ERR_COUNTER;
+    }
+    ctx = keyed_ctx(cipher, 1, key, key_len, iv, iv_len, &status);
+    if (ctx == NULL) {
+        return status;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = in_len - done < record_size ? in_len - done : record_size;
+        size_t body = len + 1 + TAG_LEN;
+        unsigned char nonce[IV_LEN];
+        unsigned char fin[TAG_LEN];
+        int finl = 0;
+        out[0] = CT_ENCRYPTED;
+        out[1] = (unsigned char)(body >> 16);
+        out[2] = (unsigned char)(body >> 8);
+        out[3] = (unsigned char)body;
+        record_nonce(iv, first_seq + i, nonce);
+        if (EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
+            !pqe2ee_aead_aad(ctx, 1, out, HEADER_LEN) ||
+            !pqe2ee_aead_text(ctx, 1, out + HEADER_LEN, in + done, len) ||
+            !pqe2ee_aead_text(ctx, 1, out + HEADER_LEN + len, &type_byte, 1) ||
+            EVP_EncryptFinal_ex(ctx, fin, &finl) != 1 || finl != 0 ||
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
+                                out + HEADER_LEN + len + 1) != 1) {
+            status = PQE2EE_STREAM_ERR_OPENSSL;
+            break;
+        }
+        done += len;
+        out += HEADER_LEN + body;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    return status;
+}
+
+int pqe2ee_records_open(int cipher, const unsigned char *key, size_t key_len,
+                        const unsigned char *iv, size_t iv_len, unsigned long long first_seq,
+                        size_t max_frame, const unsigned char *in, size_t in_len,
+                        unsigned char *out, size_t out_len,
+                        size_t *consumed, size_t *produced, unsigned long long *n_records,
+                        int *control_type, size_t *control_len) {
+    int status;
+    EVP_CIPHER_CTX *ctx;
+    if (consumed == NULL || produced == NULL || n_records == NULL || control_type == NULL ||
+        control_len == NULL) {
+        return PQE2EE_STREAM_ERR_LENGTH;
+    }
+    *consumed = *produced = *control_len = 0;
+    *n_records = 0;
+    *control_type = 0;
+    if ((in_len > 0 && in == NULL) || (out_len > 0 && out == NULL)) {
+        return PQE2EE_STREAM_ERR_LENGTH;
+    }
+    ctx = keyed_ctx(cipher, 0, key, key_len, iv, iv_len, &status);
+    if (ctx == NULL) {
+        return status;
+    }
+    while (in_len - *consumed >= HEADER_LEN) {
+        const unsigned char *frame = in + *consumed;
+        size_t body, text;
+        unsigned char nonce[IV_LEN];
+        unsigned char tag[TAG_LEN];
+        unsigned char fin[TAG_LEN];
+        unsigned char *dst = out + *produced;
+        int finl = 0;
+        if (frame[0] != CT_ENCRYPTED) {
+            break;
+        }
+        body = ((size_t)frame[1] << 16) | ((size_t)frame[2] << 8) | frame[3];
+        if (body < 1 + TAG_LEN || body > max_frame) {
+            status = PQE2EE_STREAM_ERR_LENGTH;
+            break;
+        }
+        if (in_len - *consumed - HEADER_LEN < body) {
+            break; /* incomplete: wait for more */
+        }
+        text = body - TAG_LEN;
+        if (out_len - *produced < text) {
+            break; /* no room: the caller comes back with a fresh buffer */
+        }
+        if (first_seq + *n_records < first_seq) {
+            status = PQE2EE_STREAM_ERR_COUNTER;
+            break;
+        }
+        record_nonce(iv, first_seq + *n_records, nonce);
+        memcpy(tag, frame + HEADER_LEN + text, TAG_LEN);
+        if (EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
+            !pqe2ee_aead_aad(ctx, 0, frame, HEADER_LEN) ||
+            !pqe2ee_aead_text(ctx, 0, dst, frame + HEADER_LEN, text) ||
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) != 1) {
+            OPENSSL_cleanse(dst, text);
+            status = PQE2EE_STREAM_ERR_OPENSSL;
+            break;
+        }
+        if (EVP_DecryptFinal_ex(ctx, fin, &finl) != 1) {
+            /* OpenSSL wrote plaintext before it checked the tag: none of it may stay. */
+            OPENSSL_cleanse(dst, text);
+            ERR_clear_error();
+            status = PQE2EE_STREAM_ERR_TAG;
+            break;
+        }
+        *consumed += HEADER_LEN + body;
+        *n_records += 1;
+        if (dst[text - 1] != INNER_DATA) {
+            *control_type = dst[text - 1];
+            *control_len = text - 1;
+            break;
+        }
+        *produced += text - 1;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    return status;
+}
