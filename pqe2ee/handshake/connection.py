@@ -240,6 +240,12 @@ class Connection:
         self._out = []
         return out if isinstance(out, bytes) else bytes(out)
 
+    def pop_output(self) -> list[bytes | bytearray]:
+        """What :meth:`data_to_send` would return, as the buffers it is made of, without
+        joining them (for adapters that write each buffer to a socket as it is)."""
+        out, self._out = self._out, []
+        return out
+
     def close(self) -> None:
         """Send the authenticated close: this side sends nothing more.
 

@@ -143,6 +143,7 @@ class RecordCipher:
 
     def __init__(self, aead: str, secret: bytes) -> None:
         self._aead_name = aead
+        self._open_buf: bytearray | None = None
         self._install(secret)
 
     def _install(self, secret: bytes) -> None:
@@ -242,8 +243,10 @@ class RecordCipher:
             could be opened this way (an incomplete frame, another content type, or a bad
             record, which the one-record path then reports precisely).
         """
+        if self._open_buf is None:
+            self._open_buf = bytearray(BULK_OPEN_MAX)  # reused: no page faults per call
+        out = self._open_buf
         with reader.unread() as view:
-            out = bytearray(min(len(view), BULK_OPEN_MAX))
             consumed, produced, n, ctype, clen, _ok = _binding.records_open(
                 self._aead_name, self._key, self._iv, self.seq, MAX_ENCRYPTED, view, out
             )

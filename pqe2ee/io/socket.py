@@ -30,7 +30,7 @@ from pqe2ee.handshake import (
 
 __all__ = ["SecureSocket", "wrap_socket"]
 
-_READ_SIZE = 1 << 18
+_READ_SIZE = 1 << 20
 
 
 class SecureSocket:
@@ -113,9 +113,8 @@ class SecureSocket:
             self._peer_closed = True
 
     def _flush(self) -> None:
-        out = self._conn.data_to_send()
-        if out:
-            self._sock.sendall(out)
+        for buf in self._conn.pop_output():
+            self._sock.sendall(buf)
 
     def _flush_quietly(self) -> None:
         with contextlib.suppress(OSError):
