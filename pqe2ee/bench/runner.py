@@ -15,6 +15,7 @@ from pqe2ee.bench import handshake as hb
 from pqe2ee.bench.kem import kem_operations
 from pqe2ee.bench.netmodel import PathProfile, flight_segments, simulate
 from pqe2ee.bench.results import Report, Row
+from pqe2ee.bench.stream import stream_rows
 from pqe2ee.bench.timing import interleaved
 from pqe2ee.handshake import AuthKind, Identity
 from pqe2ee.hazmat.kem import get_kem
@@ -34,19 +35,21 @@ class Budget:
     handshakes_loopback: int
     auth_kinds: tuple[AuthKind, ...]
     netmodel_runs: int
+    stream_mib: int
+    stream_repeats: int
 
     @classmethod
     def quick(cls) -> Budget:
-        return cls(5, 15, 25, (AuthKind.ED25519,), 500)
+        return cls(7, 40, 60, (AuthKind.ED25519,), 2000, 64, 3)
 
     @classmethod
     def full(cls) -> Budget:
-        return cls(15, 80, 200, tuple(AuthKind), 5000)
+        return cls(15, 150, 300, tuple(AuthKind), 5000, 512, 5)
 
     @classmethod
     def tiny(cls) -> Budget:
         """For tests: every code path, almost no time."""
-        return cls(2, 2, 3, (AuthKind.ED25519,), 50)
+        return cls(2, 2, 3, (AuthKind.ED25519,), 50, 2, 1)
 
 
 Progress = Callable[[str], None]
@@ -199,4 +202,7 @@ def run(
     _kems(report, budget, say)
     _handshakes(report, budget, say)
     _netmodel(report, budget, path, say)
+    say("stream throughput")
+    for row in stream_rows(budget.stream_mib << 20, budget.stream_repeats):
+        report.add(row)
     return report
