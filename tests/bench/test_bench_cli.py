@@ -25,7 +25,7 @@ def test_report_structure(tiny_report: Report) -> None:
     for key in ("cpu", "cores", "python", "backends", "c_core_libcrypto"):
         assert key in data["machine"]
     rows = data["results"]
-    assert {r["group"] for r in rows} >= {"kem", "handshake", "netmodel"}
+    assert {r["group"] for r in rows} >= {"kem", "handshake", "netmodel", "stream"}
     for r in rows:
         assert set(r) >= {"group", "name", "mode", "metric", "value", "unit"}
         assert r["mode"] in ("classical", "hybrid", "pq", None)
@@ -73,7 +73,7 @@ def test_bench_cli_writes_json_and_html(tmp_path: Path) -> None:
     page = (tmp_path / "b.html").read_text()
     assert page.startswith("<!doctype html>")
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
-    assert len(images) >= 5
+    assert len(images) >= 6
     import base64
 
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
