@@ -134,36 +134,43 @@ def _profile(args: argparse.Namespace) -> Profile:
     return Profile(**{k: v for k, v in overrides.items() if v is not None})
 
 
+COST_COLUMNS = (
+    "mode",
+    "server CPU ms/hs",
+    "cores at peak",
+    "extra cores",
+    "wire B/hs",
+    "GB/day",
+    "extra GB/day",
+    "packets/flight",
+    "latency p50/p95 ms",
+    "extra p50/p95 ms",
+)
+
+
+def _cost_cells(c: ModeCost) -> list[str]:
+    """One mode's row, in COST_COLUMNS order, for the terminal and the HTML alike."""
+    return [
+        c.mode,
+        f"{c.server_cpu_ms:.2f}",
+        f"{c.cores_at_peak:.2f}",
+        f"{c.extra_cores:+.2f}",
+        f"{c.wire_bytes}",
+        f"{c.gb_per_day:.2f}",
+        f"{c.extra_gb_per_day:+.2f}",
+        "/".join(map(str, c.packets)),
+        f"{c.latency_p50_ms:.0f}/{c.latency_p95_ms:.0f}",
+        f"{c.extra_latency_p50_ms:+.0f}/{c.extra_latency_p95_ms:+.0f}",
+    ]
+
+
 def _cost_table(costs: list[ModeCost], profile: Profile) -> Table:
-    table = Table(
-        title=f"Cost at {profile.handshakes_per_s:g} handshakes/s peak", title_justify="left"
-    )
-    for col in (
-        "mode",
-        "server CPU/hs",
-        "cores at peak",
-        "extra cores",
-        "wire B/hs",
-        "GB/day",
-        "extra GB/day",
-        "packets/flight",
-        "latency p50/p95",
-        "extra p50/p95",
-    ):
+    title = f"Cost at {profile.handshakes_per_s:g} handshakes/s peak"
+    table = Table(title=title, title_justify="left")
+    for col in COST_COLUMNS:
         table.add_column(col, justify="right")
     for c in costs:
-        table.add_row(
-            c.mode,
-            f"{c.server_cpu_ms:.2f} ms",
-            f"{c.cores_at_peak:.2f}",
-            f"{c.extra_cores:+.2f}",
-            f"{c.wire_bytes}",
-            f"{c.gb_per_day:.2f}",
-            f"{c.extra_gb_per_day:+.2f}",
-            "/".join(map(str, c.packets)),
-            f"{c.latency_p50_ms:.0f}/{c.latency_p95_ms:.0f} ms",
-            f"{c.extra_latency_p50_ms:+.0f}/{c.extra_latency_p95_ms:+.0f} ms",
-        )
+        table.add_row(*_cost_cells(c))
     return table
 
 
@@ -180,25 +187,10 @@ def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
         console.print(f"- {line}")
     if args.html:
         rows = "".join(
-            f"<tr><td>{c.mode}</td><td>{c.server_cpu_ms:.2f}</td><td>{c.cores_at_peak:.2f}</td>"
-            f"<td>{c.extra_cores:+.2f}</td><td>{c.wire_bytes}</td><td>{c.gb_per_day:.2f}</td>"
-            f"<td>{c.extra_gb_per_day:+.2f}</td><td>{'/'.join(map(str, c.packets))}</td>"
-            f"<td>{c.latency_p50_ms:.0f} / {c.latency_p95_ms:.0f}</td>"
-            f"<td>{c.extra_latency_p50_ms:+.0f} / {c.extra_latency_p95_ms:+.0f}</td></tr>"
+            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in _cost_cells(c)) + "</tr>"
             for c in costs
         )
-        head = header_row(
-            "mode",
-            "server CPU ms/hs",
-            "cores at peak",
-            "extra cores",
-            "wire B/hs",
-            "GB/day",
-            "extra GB/day",
-            "packets/flight",
-            "latency p50/p95 ms",
-            "extra p50/p95 ms",
-        )
+        head = header_row(*COST_COLUMNS)
         table = f"<table>{head}{rows}</table>"
         verdict = mosca(profile)
         profile_rows = "".join(
