@@ -25,6 +25,7 @@ from pqe2ee.handshake import (
     load_identity,
     load_public_identity,
     parse_fingerprint,
+    safety_number,
     save_identity,
     save_public_identity,
 )
@@ -132,6 +133,13 @@ def _cmd_fingerprint(args: argparse.Namespace, _console: object) -> int:
     return 0
 
 
+def _cmd_safety_number(args: argparse.Namespace, _console: object) -> int:
+    mine = load_public_identity(args.mine)
+    theirs = load_public_identity(args.theirs)
+    print(safety_number(mine, theirs))
+    return 0
+
+
 def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
     with socket.create_server((args.host, args.port)) as listener:
         print(f"pqe2ee: listening on {args.host}:{listener.getsockname()[1]}", file=sys.stderr)
@@ -195,6 +203,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("file")
     p.add_argument("--passphrase-file")
     p.set_defaults(func=_cmd_fingerprint)
+
+    p = sub.add_parser(
+        "safety-number", help="60 digits to compare with a peer over another channel"
+    )
+    p.add_argument("mine", help="your identity (public or unprotected private file)")
+    p.add_argument("theirs", help="the peer's public identity file")
+    p.set_defaults(func=_cmd_safety_number)
 
     p = sub.add_parser("listen", help="accept one session: peer -> stdout, stdin -> peer")
     p.add_argument("--port", type=int, required=True)

@@ -146,3 +146,12 @@ def test_keygen_with_passphrase(tmp_path: Path) -> None:
     )
     assert wrong.returncode == 1
     assert "wrong passphrase" in wrong.stderr
+
+
+def test_safety_number_is_the_same_from_both_sides(keys: tuple[Path, str, str]) -> None:
+    tmp, _, _ = keys
+    a = _run("safety-number", str(tmp / "server.key.pub"), str(tmp / "client.key.pub"))
+    b = _run("safety-number", str(tmp / "client.key"), str(tmp / "server.key.pub"))
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout
+    assert len(a.stdout.split()) == 12
