@@ -117,53 +117,85 @@ def cpu_per_handshake(
 # --- loopback: the server runs in a child process -----------------------------------
 
 
-def _pqe2ee_server(sock: socket.socket, config: Config, ready: Any) -> None:
-    ready.set()
+class _ServerStats:
+    """CPU seconds a child server spent, and how many handshakes it completed."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.cpu = ctx.Value("d", 0.0)
+        self.count = ctx.Value("i", 0)
+
+    def per_handshake(self) -> float:
+        return float(self.cpu.value) / max(1, int(self.count.value))
+
+
+def _serve_forever(
+    sock: socket.socket, handle: Callable[[socket.socket], None], stats: _ServerStats
+) -> None:
+    base = time.process_time()
     while True:
         conn, _ = sock.accept()
         try:
-            with wrap_socket(conn, config, server_side=True) as s:
-                s.recv(1)
+            handle(conn)
         except Exception:  # noqa: S112 - a benchmark server keeps serving
             continue
+        stats.cpu.value = time.process_time() - base
+        stats.count.value += 1
 
 
-def _tls_server(sock: socket.socket, cert: str, key: str, ready: Any) -> None:
+def _pqe2ee_server(sock: socket.socket, config: Config, stats: _ServerStats, ready: Any) -> None:
+    def handle(conn: socket.socket) -> None:
+        with wrap_socket(conn, config, server_side=True) as s:
+            s.recv(1)
+
+    ready.set()
+    _serve_forever(sock, handle, stats)
+
+
+def _tls_server(sock: socket.socket, cert: str, key: str, stats: _ServerStats, ready: Any) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+
+    def handle(conn: socket.socket) -> None:
+        with ctx.wrap_socket(conn, server_side=True) as s:
+            s.recv(1)
+
     ready.set()
-    while True:
-        conn, _ = sock.accept()
-        try:
-            with ctx.wrap_socket(conn, server_side=True) as s:
-                s.recv(1)
-        except Exception:  # noqa: S112
-            continue
+    _serve_forever(sock, handle, stats)
 
 
 @contextlib.contextmanager
-def _serve(target: Callable[..., None], *args: Any) -> Iterator[int]:
+def _serve(target: Callable[..., None], *args: Any) -> Iterator[tuple[int, _ServerStats]]:
     listener = socket.create_server(("127.0.0.1", 0), backlog=128)
     ctx = mp.get_context("fork")
     ready = ctx.Event()
-    proc = ctx.Process(target=target, args=(listener, *args, ready), daemon=True)
+    stats = _ServerStats(ctx)
+    proc = ctx.Process(target=target, args=(listener, *args, stats, ready), daemon=True)
     proc.start()
     ready.wait(30)
     try:
-        yield listener.getsockname()[1]
+        yield listener.getsockname()[1], stats
     finally:
         proc.kill()
         proc.join()
         listener.close()
 
 
+@dataclass(frozen=True)
+class LoopbackRun:
+    """Sequential handshakes over loopback: client-side latency of each, and the server
+    process's CPU seconds per handshake (its capacity: 1 / that per core)."""
+
+    latencies: list[float]
+    server_cpu: float
+
+
 def pqe2ee_loopback(
     setup: HandshakeSetup, server_id: Identity, client_id: Identity, n: int
-) -> list[float]:
-    """Seconds per handshake (connect to authenticated), ``n`` sequential connections."""
+) -> LoopbackRun:
+    """``n`` sequential connections, connect to authenticated."""
     client_cfg, server_cfg = setup.configs(server_id, client_id)
     times = []
-    with _serve(_pqe2ee_server, server_cfg) as port:
+    with _serve(_pqe2ee_server, server_cfg) as (port, stats):
         for _ in range(n):
             t0 = time.perf_counter()
             sock = socket.create_connection(("127.0.0.1", port))
@@ -171,7 +203,15 @@ def pqe2ee_loopback(
             times.append(time.perf_counter() - t0)
             s.sendall(b"x")
             s.close()
-    return times
+        _wait_count(stats, n)
+        return LoopbackRun(times, stats.per_handshake())
+
+
+def _wait_count(stats: _ServerStats, n: int) -> None:
+    """The last connection's server side finishes just after the client's: wait for it."""
+    deadline = time.monotonic() + 10
+    while int(stats.count.value) < n and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def self_signed_ed25519(folder: Path) -> tuple[str, str]:
@@ -207,14 +247,14 @@ def self_signed_ed25519(folder: Path) -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-def tls_loopback(n: int) -> list[float]:
-    """Seconds per stdlib TLS 1.3 handshake with a verified Ed25519 certificate."""
+def tls_loopback(n: int) -> LoopbackRun:
+    """Stdlib TLS 1.3 handshakes with a verified Ed25519 certificate, measured alike."""
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = self_signed_ed25519(Path(tmp))
         ctx = ssl.create_default_context(cafile=cert)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
         times = []
-        with _serve(_tls_server, cert, key) as port:
+        with _serve(_tls_server, cert, key) as (port, stats):
             for _ in range(n):
                 t0 = time.perf_counter()
                 sock = socket.create_connection(("127.0.0.1", port))
@@ -222,13 +262,14 @@ def tls_loopback(n: int) -> list[float]:
                 times.append(time.perf_counter() - t0)
                 s.sendall(b"x")
                 s.close()
-    return times
+            _wait_count(stats, n)
+            return LoopbackRun(times, stats.per_handshake())
 
 
 # --- bulk throughput ------------------------------------------------------------------
 
 
-def _sink_pqe2ee(sock: socket.socket, config: Config, ready: Any) -> None:
+def _sink_pqe2ee(sock: socket.socket, config: Config, stats: _ServerStats, ready: Any) -> None:
     ready.set()
     conn, _ = sock.accept()
     with wrap_socket(conn, config, server_side=True) as s:
@@ -237,7 +278,9 @@ def _sink_pqe2ee(sock: socket.socket, config: Config, ready: Any) -> None:
         s.sendall(b"done")
 
 
-def _sink_tls(sock: socket.socket, cert: str, key: str, total: int, ready: Any) -> None:
+def _sink_tls(
+    sock: socket.socket, cert: str, key: str, total: int, stats: _ServerStats, ready: Any
+) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ready.set()
@@ -257,7 +300,7 @@ def pqe2ee_bulk(total: int, config_pair: tuple[Config, Config], block: int = 1 <
     """Bytes per second sent through a wrapped socket to a sink process (one run)."""
     client_cfg, server_cfg = config_pair
     buf = os.urandom(block)
-    with _serve(_sink_pqe2ee, server_cfg) as port:
+    with _serve(_sink_pqe2ee, server_cfg) as (port, _):
         s = wrap_socket(socket.create_connection(("127.0.0.1", port)), client_cfg)
         t0 = time.perf_counter()
         for _ in range(total // block):
@@ -276,7 +319,7 @@ def tls_bulk(total: int, block: int = 1 << 20) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = self_signed_ed25519(Path(tmp))
         ctx = ssl.create_default_context(cafile=cert)
-        with _serve(_sink_tls, cert, key, total) as port:
+        with _serve(_sink_tls, cert, key, total) as (port, _):
             raw = socket.create_connection(("127.0.0.1", port))
             s = ctx.wrap_socket(raw, server_hostname="localhost")
             t0 = time.perf_counter()

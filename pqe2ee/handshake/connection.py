@@ -150,6 +150,7 @@ class Connection:
         self._fixed = fixed_randomness_for_testing_only
         self._reader = FrameReader()
         self._out: list[bytes | bytearray] = []
+        self._flight: list[bytes] = []  # encrypted handshake messages not yet sealed
         self._events: deque[Event] = deque()
         self._transcript = Transcript(config.channel_binding)
         self._schedule = KeySchedule(config.psk)
@@ -433,12 +434,22 @@ class Connection:
                 raise _fail(Alert.DECODE_ERROR, str(exc)) from None
 
     def _send_handshake(self, message: bytes) -> None:
-        """Add to the transcript and queue, in the clear or under the write key."""
+        """Add to the transcript and queue: in the clear, one message per frame, or under
+        the write key, where a flight's messages share one record (see _end_flight)."""
         self._transcript.add(message)
         if self._write is None:
             self._out.append(plain_frame(CT_HANDSHAKE, message))
         else:
-            self._out.append(self._write.seal(INNER_HANDSHAKE, message))
+            self._flight.append(message)
+
+    def _end_flight(self) -> None:
+        """Seal the encrypted messages of this flight together, before the key changes."""
+        if self._flight:
+            assert self._write is not None
+            # a flight is a few KB; one record keeps every message whole (§7)
+            assert sum(map(len, self._flight)) <= MAX_PLAINTEXT
+            self._out.append(self._write.seal_many(INNER_HANDSHAKE, b"".join(self._flight)))
+            self._flight = []
 
     def _random(self) -> bytes:
         return self._fixed.random if self._fixed else os.urandom(32)
@@ -576,6 +587,7 @@ class Connection:
         self._send_handshake(
             m.Finished(finished_mac(self._c_hs, self._transcript.digest())).encode()
         )
+        self._end_flight()
         self._read = RecordCipher(self.suite.aead, self._s_ap)
         self._write = RecordCipher(self.suite.aead, self._c_ap)
         self._complete()
@@ -671,6 +683,7 @@ class Connection:
         self._send_handshake(
             m.Finished(finished_mac(self._s_hs, self._transcript.digest())).encode()
         )
+        self._end_flight()
         self._c_ap, self._s_ap, self._exporter = self._schedule.application_secrets(
             self._transcript.digest()
         )

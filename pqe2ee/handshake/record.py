@@ -243,10 +243,13 @@ class RecordCipher:
             could be opened this way (an incomplete frame, another content type, or a bad
             record, which the one-record path then reports precisely).
         """
-        if self._open_buf is None:
-            self._open_buf = bytearray(BULK_OPEN_MAX)  # reused: no page faults per call
-        out = self._open_buf
         with reader.unread() as view:
+            need = min(len(view), BULK_OPEN_MAX)
+            if self._open_buf is None or len(self._open_buf) < need:
+                # grown on demand and reused: no fresh pages to fault in on every call,
+                # and a connection that only ever sees small records stays small
+                self._open_buf = bytearray(max(need, 1 << 16))
+            out = self._open_buf
             consumed, produced, n, ctype, clen, _ok = _binding.records_open(
                 self._aead_name, self._key, self._iv, self.seq, MAX_ENCRYPTED, view, out
             )

@@ -31,6 +31,7 @@ from pqe2ee.handshake import (
 __all__ = ["SecureSocket", "wrap_socket"]
 
 _READ_SIZE = 1 << 20
+_FIRST_READ = 1 << 16
 
 
 class SecureSocket:
@@ -40,7 +41,7 @@ class SecureSocket:
         self._sock = sock
         self._conn = Connection(config, "server" if server_side else "client")
         self._chunks: deque[bytes] = deque()  # authenticated plaintext, in order
-        self._inbox = bytearray(_READ_SIZE)  # reused for every socket read
+        self._inbox = bytearray(_FIRST_READ)  # reused; grows to _READ_SIZE under bulk
         self._peer_closed = False
         self._closed = False
         # one thread may send while another receives (netcat-style); the sans-IO
@@ -107,13 +108,18 @@ class SecureSocket:
             n = self._sock.recv_into(self._inbox)
             with self._lock, memoryview(self._inbox) as view:
                 self._conn.receive_data(view[:n])
+            if n == len(self._inbox) < _READ_SIZE:
+                self._inbox = bytearray(min(2 * n, _READ_SIZE))
         elif isinstance(event, DataReceived):
             self._chunks.append(event.data)
         elif isinstance(event, ConnectionClosed):
             self._peer_closed = True
 
     def _flush(self) -> None:
-        for buf in self._conn.pop_output():
+        buffers = self._conn.pop_output()
+        if len(buffers) > 1 and sum(map(len, buffers)) <= _READ_SIZE:
+            buffers = [b"".join(buffers)]  # one write, one wake-up of the peer
+        for buf in buffers:
             self._sock.sendall(buf)
 
     def _flush_quietly(self) -> None:
