@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 CORE_SRC := $(wildcard csrc/*.c csrc/*.h) csrc/build_core.py pqe2ee/_version.py
 CORE_STAMP := $(VENV)/.core-built
 
-.PHONY: all setup build test pytest lint typecheck demo bench clean
+.PHONY: all setup build test pytest lint typecheck demo bench clean sanitize
 
 all: build
 
@@ -41,7 +41,33 @@ typecheck: $(STAMP)
 pytest: build
 	$(BIN)/pytest -q
 
-test: build lint typecheck pytest
+# The C core once more with AddressSanitizer + UBSan, into build/asan/ (never over the
+# in-place build), with a copy of the Python package beside it; the stream tests then run
+# against that copy.  UBSan errors are fatal; leak checks are off (CPython itself keeps
+# memory to the end); PYTHONMALLOC=malloc gives every Python buffer ASan's redzones.
+ASAN_DIR   := build/asan
+ASAN_EXT   := $(ASAN_DIR)/ext
+ASAN_LIB   := $(ASAN_DIR)/lib
+ASAN_STAMP := $(ASAN_DIR)/.core-built
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
+SAN_ENV    := LD_PRELOAD="$$(gcc -print-file-name=libasan.so):$$(gcc -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	PYTHONMALLOC=malloc PYTHONPATH=$(ASAN_LIB) PQE2EE_EXPECT_CORE_DIR=$(ASAN_LIB)
+
+$(ASAN_STAMP): $(STAMP) $(CORE_SRC) Makefile
+	rm -rf $(ASAN_DIR)
+	CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(PY) setup.py -q build_ext \
+		--build-lib $(ASAN_EXT) --build-temp $(ASAN_DIR)/tmp
+	touch $@
+
+sanitize: $(ASAN_STAMP)
+	rm -rf $(ASAN_LIB)
+	$(PY) -c "import shutil; shutil.copytree('pqe2ee', '$(ASAN_LIB)/pqe2ee', \
+		ignore=shutil.ignore_patterns('*.so', '__pycache__'))"
+	cp $(ASAN_EXT)/pqe2ee/_core*.so $(ASAN_LIB)/pqe2ee/
+	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/test_stream_*.py
+
+test: build lint typecheck pytest sanitize
 
 demo: build
 	$(BIN)/pqe2ee demo

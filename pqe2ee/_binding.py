@@ -12,7 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from pqe2ee._version import __version__
-from pqe2ee.exceptions import BackendUnavailable
+from pqe2ee.exceptions import (
+    BackendUnavailable,
+    InternalError,
+    InvalidTag,
+    UnsupportedAlgorithm,
+)
 
 ffi: Any = None
 lib: Any = None
@@ -57,3 +62,196 @@ def core_features() -> dict[str, bool]:
         "chacha20-poly1305": bool(lib.pqe2ee_has_chacha20_poly1305()),
         "aes-256-gcm": bool(lib.pqe2ee_has_aes_256_gcm()),
     }
+
+
+# --- STREAM bulk AEAD (csrc/stream.h) ---------------------------------------------------
+# Thin wrappers: every length is checked here before the call (the C side checks again),
+# and every status code becomes an exception.  Buffers are passed with ffi.from_buffer,
+# so nothing is copied; cffi releases the GIL for the duration of each call.
+
+STREAM_KEY_SIZE = 32
+STREAM_TAG_SIZE = 16
+STREAM_NONCE_SIZE = 12
+STREAM_COUNTER_SIZE = 11
+
+_STREAM_CIPHER_IDS = {"chacha20-poly1305": 1, "aes-256-gcm": 2}
+
+
+def _cipher_id(cipher: str) -> int:
+    try:
+        return _STREAM_CIPHER_IDS[cipher]
+    except KeyError:
+        raise ValueError(
+            f"unknown cipher {cipher!r}; use one of {', '.join(_STREAM_CIPHER_IDS)}"
+        ) from None
+
+
+def _drain_openssl_errors() -> str:
+    buf = ffi.new("char[]", 256)
+    if lib.pqe2ee_stream_drain_errors(buf, len(buf)):
+        return str(ffi.string(buf).decode(errors="replace"))
+    return "no OpenSSL error recorded"
+
+
+def _raise_for_status(status: int, what: str) -> None:
+    if status == lib.PQE2EE_STREAM_OK:
+        return
+    if status == lib.PQE2EE_STREAM_ERR_TAG:
+        raise InvalidTag(f"{what}: authentication failed")
+    if status == lib.PQE2EE_STREAM_ERR_COUNTER:
+        raise ValueError(f"{what}: the 88-bit STREAM chunk counter would wrap")
+    if status == lib.PQE2EE_STREAM_ERR_CIPHER:
+        raise UnsupportedAlgorithm(f"{what}: the linked libcrypto does not offer this AEAD")
+    if status == lib.PQE2EE_STREAM_ERR_LENGTH:
+        raise InternalError(f"{what}: the core refused lengths that Python had checked")
+    raise InternalError(f"{what}: OpenSSL failed: {_drain_openssl_errors()}")
+
+
+def _check_run(
+    key: Any, counter: bytes, n_chunks: int, chunk_size: int, pt_len: int, ct_len: int
+) -> None:
+    """The run geometry both C loops insist on (see csrc/stream.h)."""
+    if len(key) != STREAM_KEY_SIZE:
+        raise ValueError(f"STREAM key must be {STREAM_KEY_SIZE} bytes, got {len(key)}")
+    if len(counter) != STREAM_COUNTER_SIZE:
+        raise ValueError("STREAM counter must be 11 bytes")
+    if n_chunks < 1 or chunk_size < 1:
+        raise ValueError("a STREAM run needs at least one chunk and a positive chunk size")
+    head = (n_chunks - 1) * chunk_size
+    last = pt_len - head
+    if not (0 <= last <= chunk_size) or (last == 0 and n_chunks > 1):
+        raise ValueError(f"{pt_len} plaintext bytes do not make {n_chunks} chunks")
+    if ct_len != pt_len + STREAM_TAG_SIZE * n_chunks:
+        raise ValueError("ciphertext and plaintext buffer lengths do not match")
+
+
+def stream_seal(
+    cipher: str,
+    key: Any,
+    counter: bytes,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
+    src: memoryview,
+    dst: memoryview,
+) -> None:
+    """Seal ``n_chunks`` STREAM chunks of ``src`` into ``dst`` (exactly sized)."""
+    cid = _cipher_id(cipher)
+    _check_run(key, counter, n_chunks, chunk_size, len(src), len(dst))
+    status = lib.pqe2ee_stream_seal(
+        cid,
+        ffi.from_buffer(key),
+        len(key),
+        counter,
+        len(counter),
+        n_chunks,
+        int(last_is_final),
+        chunk_size,
+        ffi.from_buffer(src),
+        len(src),
+        ffi.from_buffer(dst, require_writable=True),
+        len(dst),
+    )
+    _raise_for_status(status, "STREAM seal")
+
+
+def stream_open(
+    cipher: str,
+    key: Any,
+    counter: bytes,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
+    src: memoryview,
+    dst: memoryview,
+) -> int | None:
+    """Open ``n_chunks`` sealed chunks of ``src`` into ``dst`` (exactly sized).
+
+    Returns None when all authenticated, else the (run-relative) index of the first chunk
+    that failed; that chunk's plaintext area is already wiped.
+    """
+    cid = _cipher_id(cipher)
+    _check_run(key, counter, n_chunks, chunk_size, len(dst), len(src))
+    opened = ffi.new("size_t *")
+    status = lib.pqe2ee_stream_open(
+        cid,
+        ffi.from_buffer(key),
+        len(key),
+        counter,
+        len(counter),
+        n_chunks,
+        int(last_is_final),
+        chunk_size,
+        ffi.from_buffer(src),
+        len(src),
+        ffi.from_buffer(dst, require_writable=True),
+        len(dst),
+        opened,
+    )
+    if status == lib.PQE2EE_STREAM_ERR_TAG:
+        return int(opened[0])
+    _raise_for_status(status, "STREAM open")
+    return None
+
+
+def _check_one(key: Any, nonce: Any) -> None:
+    if len(key) != STREAM_KEY_SIZE:
+        raise ValueError(f"AEAD key must be {STREAM_KEY_SIZE} bytes, got {len(key)}")
+    if len(nonce) != STREAM_NONCE_SIZE:
+        raise ValueError(f"AEAD nonce must be {STREAM_NONCE_SIZE} bytes, got {len(nonce)}")
+
+
+def aead_seal(cipher: str, key: Any, nonce: Any, aad: Any, plaintext: Any) -> bytearray:
+    """One AEAD seal with an explicit nonce: returns ciphertext || 16-byte tag."""
+    cid = _cipher_id(cipher)
+    _check_one(key, nonce)
+    out = bytearray(len(plaintext) + STREAM_TAG_SIZE)
+    status = lib.pqe2ee_stream_seal_one(
+        cid,
+        ffi.from_buffer(key),
+        len(key),
+        ffi.from_buffer(nonce),
+        len(nonce),
+        ffi.from_buffer(aad),
+        len(aad),
+        ffi.from_buffer(plaintext),
+        len(plaintext),
+        ffi.from_buffer(out, require_writable=True),
+        len(out),
+    )
+    _raise_for_status(status, "AEAD seal")
+    return out
+
+
+def aead_open(cipher: str, key: Any, nonce: Any, aad: Any, sealed: Any) -> bytearray:
+    """One AEAD open of ciphertext || tag with an explicit nonce; InvalidTag on failure."""
+    cid = _cipher_id(cipher)
+    _check_one(key, nonce)
+    if len(sealed) < STREAM_TAG_SIZE:
+        raise InvalidTag("AEAD open: input shorter than the 16-byte tag")
+    out = bytearray(len(sealed) - STREAM_TAG_SIZE)
+    status = lib.pqe2ee_stream_open_one(
+        cid,
+        ffi.from_buffer(key),
+        len(key),
+        ffi.from_buffer(nonce),
+        len(nonce),
+        ffi.from_buffer(aad),
+        len(aad),
+        ffi.from_buffer(sealed),
+        len(sealed),
+        ffi.from_buffer(out, require_writable=True),
+        len(out),
+    )
+    _raise_for_status(status, "AEAD open")
+    return out
+
+
+def cleanse(buf: bytearray | memoryview) -> None:
+    """Overwrite a writable buffer with zeros (OPENSSL_cleanse; a slice fill without core)."""
+    if len(buf) == 0:
+        return
+    if CORE_AVAILABLE:
+        lib.pqe2ee_stream_cleanse(ffi.from_buffer(buf, require_writable=True), len(buf))
+    else:  # pragma: no cover - exercised only without a build
+        memoryview(buf).cast("B")[:] = bytes(len(buf))

@@ -1,0 +1,189 @@
+"""Runs of chunks, split across threads, on the C core or the reference path.
+
+Chunks of a STREAM are independent given their index, so a run of chunks is cut into
+contiguous sub-runs and each is sealed or opened by one C call on its own thread; cffi
+releases the GIL during the call, so the sub-runs proceed in parallel.  The bytes do not
+depend on the split: the output is identical for every thread count.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from pqe2ee import _binding
+from pqe2ee.exceptions import InvalidTag
+from pqe2ee.hazmat.stream import _reference
+from pqe2ee.hazmat.stream._format import COUNTER_SIZE, MAX_CHUNKS, TAG_SIZE
+
+__all__ = ["open_chunks", "seal_chunks", "uses_core"]
+
+# Below this much work per thread, handing a sub-run to another thread costs more than
+# it saves.
+_MIN_BYTES_PER_THREAD = 256 * 1024
+
+_RunFn = Callable[[str, memoryview, int, int, bool, int, memoryview, memoryview], "int | None"]
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+_warned = False
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="pqe2ee-stream")
+            _pools[workers] = pool
+        return pool
+
+
+@functools.cache
+def _core_offers(cipher: str) -> bool:
+    return _binding.CORE_AVAILABLE and _binding.core_features().get(cipher, False)
+
+
+def uses_core(cipher: str) -> bool:
+    """True when ``cipher`` runs on the compiled core; warns once when it cannot."""
+    global _warned
+    if _core_offers(cipher):
+        return True
+    if not _warned:
+        _warned = True
+        reason = _binding.CORE_ERROR or f"the linked libcrypto does not offer {cipher}"
+        warnings.warn(
+            f"pqe2ee.hazmat.stream runs on its slow pure-Python reference path: {reason}",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return False
+
+
+def _c_seal(
+    cipher: str,
+    key: memoryview,
+    first: int,
+    n: int,
+    final: bool,
+    cs: int,
+    src: memoryview,
+    dst: memoryview,
+) -> int | None:
+    counter = first.to_bytes(COUNTER_SIZE, "big")
+    _binding.stream_seal(cipher, key, counter, n, final, cs, src, dst)
+    return None
+
+
+def _c_open(
+    cipher: str,
+    key: memoryview,
+    first: int,
+    n: int,
+    final: bool,
+    cs: int,
+    src: memoryview,
+    dst: memoryview,
+) -> int | None:
+    counter = first.to_bytes(COUNTER_SIZE, "big")
+    return _binding.stream_open(cipher, key, counter, n, final, cs, src, dst)
+
+
+def _run(
+    fn: _RunFn,
+    cipher: str,
+    key: memoryview,
+    first: int,
+    n: int,
+    final: bool,
+    cs: int,
+    src: memoryview,
+    dst: memoryview,
+    threads: int,
+    plain: memoryview,
+) -> int | None:
+    """Cut the run into ``threads`` contiguous sub-runs; the first failing chunk or None."""
+    if first + n > MAX_CHUNKS:
+        raise ValueError("the 88-bit STREAM chunk counter would wrap")
+    threads = max(1, min(threads, n, len(plain) // _MIN_BYTES_PER_THREAD))
+    if threads == 1:
+        return fn(cipher, key, first, n, final, cs, src, dst)
+    sealed = cs + TAG_SIZE
+    in_step, out_step = (cs, sealed) if src is plain else (sealed, cs)
+    per, extra = divmod(n, threads)
+    jobs: list[tuple[int, int, bool, memoryview, memoryview]] = []
+    start = 0
+    for t in range(threads):
+        count = per + (t < extra)
+        stop = start + count
+        last = stop == n
+        in_end = len(src) if last else stop * in_step
+        out_end = len(dst) if last else stop * out_step
+        jobs.append(
+            (
+                start,
+                count,
+                final and last,
+                src[start * in_step : in_end],
+                dst[start * out_step : out_end],
+            )
+        )
+        start = stop
+    futures: list[Future[int | None]] = [
+        _pool(threads - 1).submit(fn, cipher, key, first + s, c, f, cs, i, o)
+        for s, c, f, i, o in jobs[1:]
+    ]
+    s, c, f, i, o = jobs[0]
+    try:
+        results = [fn(cipher, key, first + s, c, f, cs, i, o)]
+    finally:
+        # Never return (or raise) while another thread still writes into dst.
+        wait(futures)
+    results += [fut.result() for fut in futures]
+    for (s, _, _, _, _), bad in zip(jobs, results, strict=True):
+        if bad is not None:
+            return s + bad
+    return None
+
+
+def seal_chunks(
+    cipher: str,
+    key: memoryview,
+    first_index: int,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
+    src: memoryview,
+    dst: memoryview,
+    threads: int,
+) -> None:
+    """Seal ``n_chunks`` chunks starting at ``first_index`` from ``src`` into ``dst``."""
+    fn: _RunFn = _c_seal if uses_core(cipher) else _reference.seal_run
+    _run(fn, cipher, key, first_index, n_chunks, last_is_final, chunk_size, src, dst, threads, src)
+
+
+def open_chunks(
+    cipher: str,
+    key: memoryview,
+    first_index: int,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
+    src: memoryview,
+    dst: memoryview,
+    threads: int,
+) -> None:
+    """Open ``n_chunks`` chunks into ``dst``, or wipe all of ``dst`` and raise InvalidTag.
+
+    No plaintext of this call survives a failure, not even of the chunks before the bad
+    one: the caller gets all of it or none.
+    """
+    fn: _RunFn = _c_open if uses_core(cipher) else _reference.open_run
+    bad = _run(
+        fn, cipher, key, first_index, n_chunks, last_is_final, chunk_size, src, dst, threads, dst
+    )
+    if bad is not None:
+        _binding.cleanse(dst)
+        raise InvalidTag(f"STREAM chunk {first_index + bad} failed authentication")

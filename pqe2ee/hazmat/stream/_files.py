@@ -1,0 +1,150 @@
+"""STREAM from file to file in constant memory.
+
+The source is read in batches of whole chunks (a few MiB per thread) into one reused
+buffer; each batch is sealed or opened on several threads into a second reused buffer and
+written out.  When the destination is a path, the output goes to a temporary file in the
+destination's folder, created with mode 0600, and is renamed over the destination only
+after the whole stream was processed (for decryption: authenticated, final chunk
+included).  A failure removes the temporary file: no partial plaintext is left behind and
+an existing destination is never clobbered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from pqe2ee import _binding
+from pqe2ee.hazmat.stream._format import DEFAULT_CHUNK_SIZE, DEFAULT_CIPHER, TAG_SIZE
+from pqe2ee.hazmat.stream._incremental import Decryptor, Encryptor
+
+__all__ = ["decrypt_file", "encrypt_file"]
+
+PathOrFile = str | os.PathLike[str] | BinaryIO
+
+# Plaintext bytes read per thread per batch: large enough that each thread's C call
+# dwarfs the Python around it, small enough that memory stays flat.
+_BATCH_PER_THREAD = 4 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _source(src: PathOrFile) -> Iterator[BinaryIO]:
+    if isinstance(src, (str, os.PathLike)):
+        # A missing file raises FileNotFoundError naming it, before dst is touched.
+        with open(src, "rb", buffering=0) as f:
+            yield f
+    else:
+        yield src
+
+
+@contextlib.contextmanager
+def _destination(dst: PathOrFile) -> Iterator[BinaryIO]:
+    """Yield a file to write; for a path, a temporary renamed over it only on success."""
+    if not isinstance(dst, (str, os.PathLike)):
+        yield dst
+        return
+    path = Path(dst)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with open(fd, "wb", buffering=0) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _read_full(f: BinaryIO, buf: memoryview) -> int:
+    """Fill buf from f as far as the data goes; the number of bytes read (0 at EOF)."""
+    got = 0
+    while got < len(buf):
+        n = f.readinto(buf[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return int(got)
+
+
+def _write_all(f: BinaryIO, data: memoryview) -> None:
+    while data:
+        n = f.write(data)
+        if n is None:  # pragma: no cover - only non-blocking files
+            raise BlockingIOError("the destination file is non-blocking")
+        data = data[n:]
+
+
+def _pump(ctx: Encryptor | Decryptor, src: PathOrFile, dst: PathOrFile) -> None:
+    threads, in_chunk, out_chunk = ctx._threads, ctx._in_chunk, ctx._out_chunk
+    per_batch = max(1, threads * _BATCH_PER_THREAD // ctx._chunk_size)
+    inbuf = bytearray(per_batch * in_chunk)
+    # One batch plus the chunk held back from the batch before.
+    outbuf = bytearray((per_batch + 1) * out_chunk + TAG_SIZE)
+    inview, outview = memoryview(inbuf), memoryview(outbuf)
+    try:
+        with _source(src) as fin, _destination(dst) as fout:
+            while got := _read_full(fin, inview):
+                _write_all(fout, outview[: ctx._update_into(inview[:got], outview)])
+            _write_all(fout, outview[: ctx._finalize_into(outview)])
+    finally:
+        inview.release()
+        outview.release()
+        # Either buffer may hold plaintext.
+        _binding.cleanse(inbuf)
+        _binding.cleanse(outbuf)
+
+
+def encrypt_file(
+    src: PathOrFile,
+    dst: PathOrFile,
+    key: bytes | bytearray | memoryview,
+    *,
+    cipher: str = DEFAULT_CIPHER,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    threads: int | None = None,
+) -> None:
+    """Seal the file ``src`` into ``dst`` as one STREAM, in constant memory.
+
+    The bytes written equal :func:`pqe2ee.hazmat.stream.encrypt` of the whole file.
+
+    :param src: a path, or a binary file object open for reading.
+    :param dst: a path (written atomically: a temporary file in the same folder, renamed
+        over ``dst`` when done; an existing ``dst`` is replaced only then), or a binary
+        file object open for writing (written as it goes).
+    :param key, cipher, chunk_size, threads: as for :func:`pqe2ee.hazmat.stream.encrypt`.
+    :raises FileNotFoundError: ``src`` does not exist, or ``dst``'s folder does not.
+    """
+    ctx = Encryptor(key, cipher=cipher, chunk_size=chunk_size, threads=threads)
+    _pump(ctx, src, dst)
+
+
+def decrypt_file(
+    src: PathOrFile,
+    dst: PathOrFile,
+    key: bytes | bytearray | memoryview,
+    *,
+    cipher: str = DEFAULT_CIPHER,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    threads: int | None = None,
+) -> None:
+    """Open the STREAM in file ``src`` into ``dst``, in constant memory.
+
+    Security property: when ``dst`` is a path, it appears (or is replaced) only if the
+    whole stream authenticated, final chunk included; on :class:`InvalidTag` nothing is
+    left behind and an existing ``dst`` is untouched.  When ``dst`` is a file object,
+    plaintext of authenticated chunks is written as it goes, and the caller must discard
+    it if this raises.
+
+    :param src: a path, or a binary file object open for reading.
+    :param dst: a path, or a binary file object open for writing.
+    :param key, cipher, chunk_size, threads: as for :func:`pqe2ee.hazmat.stream.decrypt`.
+    :raises InvalidTag: the stream does not authenticate (tampered, truncated, extended,
+        wrong key or cipher).
+    :raises FileNotFoundError: ``src`` does not exist, or ``dst``'s folder does not.
+    """
+    ctx = Decryptor(key, cipher=cipher, chunk_size=chunk_size, threads=threads)
+    _pump(ctx, src, dst)

@@ -1,0 +1,109 @@
+"""The STREAM format in plain Python over ``cryptography``'s AEADs.
+
+This is the path used when the compiled core is not built, and the oracle the tests hold
+the C core to: it is written for obviousness, one AEAD call per chunk, and must produce
+byte-identical output.  The AEADs are ChaCha20-Poly1305 (RFC 8439 §2.8) and AES-256-GCM
+(NIST SP 800-38D), each with a 12-byte nonce and a 16-byte tag.
+"""
+
+from __future__ import annotations
+
+from cryptography.exceptions import InvalidTag as _CryptographyInvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from pqe2ee.exceptions import InvalidTag
+from pqe2ee.hazmat.stream._format import (
+    TAG_SIZE,
+    ciphertext_chunks,
+    nonce,
+    plaintext_chunks,
+)
+
+__all__ = ["decrypt", "encrypt", "open_run", "seal_run"]
+
+
+def _aead(cipher: str, key: bytes | bytearray | memoryview) -> ChaCha20Poly1305 | AESGCM:
+    if cipher == "chacha20-poly1305":
+        return ChaCha20Poly1305(bytes(key))
+    if cipher == "aes-256-gcm":
+        return AESGCM(bytes(key))
+    raise ValueError(f"unknown cipher {cipher!r}")
+
+
+def seal_run(
+    cipher: str,
+    key: bytes | bytearray | memoryview,
+    first_index: int,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
+    src: memoryview,
+    dst: memoryview,
+) -> None:
+    """Seal ``n_chunks`` consecutive chunks of ``src`` into ``dst`` (the C loop's contract)."""
+    aead = _aead(cipher, key)
+    pos = out = 0
+    for i in range(n_chunks):
+        last = i == n_chunks - 1
+        piece = bytes(src[pos:] if last else src[pos : pos + chunk_size])
+        sealed = aead.encrypt(nonce(first_index + i, last and last_is_final), piece, None)
+        dst[out : out + len(sealed)] = sealed
+        pos += len(piece)
+        out += len(sealed)
+
+
+def open_run(
+    cipher: str,
+    key: bytes | bytearray | memoryview,
+    first_index: int,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
+    src: memoryview,
+    dst: memoryview,
+) -> int | None:
+    """Open ``n_chunks`` chunks of ``src`` into ``dst``; the index of the first bad one or None."""
+    aead = _aead(cipher, key)
+    pos = out = 0
+    for i in range(n_chunks):
+        last = i == n_chunks - 1
+        sealed = bytes(src[pos:] if last else src[pos : pos + chunk_size + TAG_SIZE])
+        try:
+            plain = aead.decrypt(nonce(first_index + i, last and last_is_final), sealed, None)
+        except _CryptographyInvalidTag:
+            return i
+        dst[out : out + len(plain)] = plain
+        pos += len(sealed)
+        out += len(plain)
+    return None
+
+
+def encrypt(
+    key: bytes, plaintext: bytes, cipher: str = "chacha20-poly1305", chunk_size: int = 65536
+) -> bytes:
+    """Seal a whole message, chunk by chunk: the oracle for :func:`pqe2ee.hazmat.stream.encrypt`."""
+    aead = _aead(cipher, key)
+    n = plaintext_chunks(len(plaintext), chunk_size)
+    return b"".join(
+        aead.encrypt(nonce(i, i == n - 1), plaintext[i * chunk_size : (i + 1) * chunk_size], None)
+        for i in range(n)
+    )
+
+
+def decrypt(
+    key: bytes, ciphertext: bytes, cipher: str = "chacha20-poly1305", chunk_size: int = 65536
+) -> bytes:
+    """Open a whole message: the oracle for :func:`pqe2ee.hazmat.stream.decrypt`.
+
+    :raises InvalidTag: any chunk fails, or the length is impossible for a stream.
+    """
+    aead = _aead(cipher, key)
+    n = ciphertext_chunks(len(ciphertext), chunk_size)
+    sealed = chunk_size + TAG_SIZE
+    try:
+        return b"".join(
+            aead.decrypt(nonce(i, i == n - 1), ciphertext[i * sealed : (i + 1) * sealed], None)
+            for i in range(n)
+        )
+    except _CryptographyInvalidTag:
+        raise InvalidTag("STREAM chunk failed authentication") from None
