@@ -47,14 +47,14 @@ def check_recipients(recipients: Sequence[Recipient]) -> None:
         strong as the classical one).
     """
     if not recipients:
-        raise ValueError("age: at least one recipient is needed")
+        raise ValueError("at least one recipient is needed")
     types = {r.stanza_type for r in recipients}
     if "scrypt" in types and len(recipients) > 1:
-        raise ValueError("age: a passphrase (scrypt) must be the file's only recipient")
+        raise ValueError("a passphrase (scrypt) must be the file's only recipient")
     pq = {r.postquantum for r in recipients}
     if len(pq) > 1:
         raise ValueError(
-            "age: post-quantum (age1pq1…) recipients cannot be mixed with classical ones; "
+            "post-quantum (age1pq1…) recipients cannot be mixed with classical ones; "
             "give every recipient a post-quantum key, or encrypt twice"
         )
 

@@ -51,7 +51,9 @@ class ScryptRecipient(Recipient):
 
     stanza_type = STANZA_TYPE
 
-    def __init__(self, passphrase: str | bytes, work_factor: int = DEFAULT_WORK_FACTOR) -> None:
+    def __init__(self, passphrase: str | bytes, work_factor: int | None = None) -> None:
+        if work_factor is None:
+            work_factor = DEFAULT_WORK_FACTOR
         if not 1 <= work_factor <= 30:
             raise ValueError("scrypt work factor must be between 1 and 30")
         self._passphrase = _passphrase(passphrase)
