@@ -272,3 +272,72 @@ def test_decrypt_to_existing_path_replaces_on_success(
     age.decrypt(sealed_file[0], out, [x])
     assert out.read_bytes() == sealed_file[1]
     assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+
+# --- the payload adapter at batch boundaries -------------------------------------------
+
+
+def _released(raw: bytes, identity: age.Identity) -> tuple[bytes, bool]:
+    got = bytearray()
+    try:
+        for block in age.AgeReader(io.BytesIO(raw), [identity]).blocks():
+            got += block
+    except age.AgePayloadError:
+        return bytes(got), False
+    return bytes(got), True
+
+
+@pytest.mark.parametrize("batch_chunks", [1, 2, 3])
+@pytest.mark.parametrize("extra", [0, 7])
+def test_released_prefix_across_batches(
+    monkeypatch: pytest.MonkeyPatch, x: age.X25519Identity, batch_chunks: int, extra: int
+) -> None:
+    """Whatever the batch size, age's rule: every chunk before the failure comes out."""
+    from pqe2ee.age import payload
+
+    monkeypatch.setattr(payload, "_BATCH", batch_chunks * (CHUNK + 16) + extra)
+    data = os.urandom(7 * CHUNK + 10)  # 8 chunks, the last short
+    raw = seal(data, [x.recipient()])
+    start = len(raw) - (len(data) + 8 * 16)
+    assert _released(raw, x) == (data, True)
+    for bad_chunk in range(8):
+        i = start + bad_chunk * (CHUNK + 16) + 3
+        damaged = raw[:i] + bytes([raw[i] ^ 1]) + raw[i + 1 :]
+        assert _released(damaged, x) == (data[: bad_chunk * CHUNK], False)
+    # Cut after k full chunks: those k were authenticated as non-final and come out.
+    for k in range(1, 8):
+        assert _released(raw[: start + k * (CHUNK + 16)], x) == (data[: k * CHUNK], False)
+    # Data after a short final chunk: read in whole chunks (as age does), the final chunk
+    # and the data after it form one bad chunk, so it does not come out.
+    assert _released(raw + b"x" * (CHUNK + 16), x) == (data[: 7 * CHUNK], False)
+
+
+def test_full_final_chunk_followed_by_data(x: age.X25519Identity) -> None:
+    data = os.urandom(2 * CHUNK)  # the final chunk is full size
+    raw = seal(data, [x.recipient()])
+    assert _released(raw, x) == (data, True)
+    assert _released(raw + raw[-(CHUNK + 16) :], x) == (data, False)
+
+
+def test_hybrid_stanza_opens_with_cryptography_hpke(pq: age.HybridIdentity) -> None:
+    """Our mlkem768x25519 stanza, opened by an independent HPKE (OpenSSL via cryptography)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import hpke as chpke
+    from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+
+    file_key = os.urandom(16)
+    (stanza,) = pq.recipient().wrap(file_key)
+    assert stanza.type == "mlkem768x25519"
+    enc = b64decode(stanza.args[0], "enc")
+    seed = bech32.decode(str(pq))[1]
+    expanded = hashlib.shake_256(seed).digest(96)
+    sk = chpke.MLKEM768X25519PrivateKey(
+        mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64]),
+        x25519.X25519PrivateKey.from_private_bytes(expanded[64:]),
+    )
+    suite = chpke.Suite(
+        chpke.KEM.MLKEM768_X25519, chpke.KDF.HKDF_SHA256, chpke.AEAD.CHACHA20_POLY1305
+    )
+    opened = suite.decrypt(enc + stanza.body, sk, info=b"age-encryption.org/mlkem768x25519")
+    assert opened == file_key

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,27 @@ def test_age_refuses_what_we_refuse(tmp_path: Path) -> None:
     proc = subprocess.run([str(AGE), "-d", "-i", str(key), str(enc)], capture_output=True)
     assert proc.returncode != 0
     assert cli("decrypt", "-i", key, "-o", tmp_path / "out", enc) == 1
+
+
+def test_pipes_through_the_installed_command(tmp_path: Path) -> None:
+    """stdin to stdout, as in ``… | pqe2ee age encrypt -r … | pqe2ee age decrypt -i …``."""
+    exe = Path(sys.executable).with_name("pqe2ee")
+    ident = age.HybridIdentity.generate()
+    key = tmp_path / "key"
+    key.write_text(f"{ident}\n")
+    data = os.urandom(100_000)
+    enc = subprocess.run(
+        [exe, "age", "encrypt", "-r", str(ident.recipient()), "-a"],
+        input=data, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert enc.startswith(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    dec = subprocess.run(
+        [exe, "age", "decrypt", "-i", key], input=enc, capture_output=True, check=True
+    ).stdout
+    assert dec == data
+    bad = subprocess.run(
+        [exe, "age", "decrypt", "-i", key], input=enc[:-80] + enc[-40:], capture_output=True
+    )
+    assert bad.returncode == 1
+    assert bad.stdout == b""
+    assert bad.stderr.count(b"\n") == 1
