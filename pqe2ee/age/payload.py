@@ -35,8 +35,9 @@ __all__ = ["CHUNK_SIZE", "NONCE_SIZE", "decrypt_blocks", "encrypt_payload", "rea
 NONCE_SIZE = 16
 CHUNK_SIZE = 64 * 1024
 _CT_CHUNK = CHUNK_SIZE + stream.TAG_SIZE
-# Ciphertext read per batch: enough that each thread's C call dwarfs the Python around it.
-_BATCH = 64 * _CT_CHUNK * max(1, min(os.cpu_count() or 1, 8))
+# Ciphertext read per batch: 2 MiB per thread, enough that each thread's C call dwarfs
+# the Python around it, small enough to keep a decrypting process under 64 MiB.
+_BATCH = 32 * _CT_CHUNK * max(1, min(os.cpu_count() or 1, 8))
 
 
 def payload_key(file_key: bytes, nonce: bytes) -> bytes:
@@ -54,6 +55,16 @@ def read_full(src: BinaryIO, n: int) -> bytes:
         parts.append(part)
         got += len(part)
     return b"".join(parts)
+
+
+def _readinto_full(src: BinaryIO, buf: memoryview) -> int:
+    got = 0
+    while got < len(buf):
+        n = src.readinto(buf[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return got
 
 
 def read_nonce(src: BinaryIO) -> bytes:
@@ -105,19 +116,21 @@ def decrypt_blocks(
     dec = stream.Decryptor(key, threads=threads)
     released = 0  # chunks
     carry = b""  # input fed to dec and not yet released: its held-back chunk
-    while block := read_full(src, _BATCH):
+    buf = memoryview(bytearray(_BATCH))  # one input buffer, reused
+    while got := _readinto_full(src, buf):
+        block = buf[:got]
         try:
             out = dec.update(block)
         except InvalidTag:
-            yield from _replay(key, carry + block, released)
+            yield from _replay(key, carry + bytes(block), released)
             raise AssertionError("unreachable") from None  # _replay always raises
         n = len(out) // CHUNK_SIZE
         released += n
         keep = len(carry) + len(block) - n * _CT_CHUNK
         if keep <= len(block):
-            carry = block[len(block) - keep :]
+            carry = bytes(block[len(block) - keep :])
         else:
-            carry = carry[len(carry) - (keep - len(block)) :] + block
+            carry = carry[len(carry) - (keep - len(block)) :] + bytes(block)
         if out:
             yield out
     try:
