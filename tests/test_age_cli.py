@@ -203,3 +203,12 @@ def test_pipes_through_the_installed_command(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert bad.stdout == b""
     assert bad.stderr.count(b"\n") == 1
+
+
+def test_progress_reader_counts_every_byte() -> None:
+    from pqe2ee.age.cli import _Progress
+
+    seen: list[int] = []
+    reader = io.BufferedReader(_Progress(io.BytesIO(b"x" * 1000), seen.append), 64)
+    assert reader.read() == b"x" * 1000
+    assert sum(seen) == 1000

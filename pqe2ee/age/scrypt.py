@@ -12,10 +12,11 @@ otherwise make the reader spend minutes and gigabytes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Sequence
+
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from pqe2ee.age.format import Stanza, b64decode, b64encode
 from pqe2ee.age.recipient import Identity, Recipient, aead_unwrap, aead_wrap, unwrap_matching
@@ -33,10 +34,9 @@ _DECIMAL = re.compile(r"[1-9][0-9]{0,1}")
 
 
 def _scrypt(passphrase: bytes, salt: bytes, log_n: int) -> bytes:
-    n, r = 1 << log_n, 8
-    return hashlib.scrypt(
-        passphrase, salt=_LABEL + salt, n=n, r=r, p=1, dklen=32, maxmem=129 * r * n + (1 << 20)
-    )
+    # cryptography, not hashlib: hashlib.scrypt caps memory below 2 GiB, so it cannot do
+    # work factors 21 and 22 (2 and 4 GiB), which age writes and reads.
+    return Scrypt(_LABEL + salt, 32, 1 << log_n, 8, 1).derive(passphrase)
 
 
 def _passphrase(p: str | bytes) -> bytes:
