@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 CORE_SRC := $(wildcard csrc/*.c csrc/*.h) csrc/build_core.py pqe2ee/_version.py
 CORE_STAMP := $(VENV)/.core-built
 
-.PHONY: all setup build test pytest lint typecheck demo bench clean sanitize
+.PHONY: all setup build test pytest lint typecheck demo bench clean sanitize bench-stream
 
 all: build
 
@@ -75,6 +75,11 @@ demo: build
 bench: build
 	$(BIN)/pytest bench -q --benchmark-only --benchmark-columns=median,iqr,rounds \
 		--benchmark-max-time=0.2 --benchmark-sort=name
+
+# STREAM at 1 GiB in memory and on disk, 4 GiB for peak memory, against age if installed:
+# several minutes; prints the table recorded in docs/performance-stream.md.
+bench-stream: build
+	$(PY) bench/stream_speed.py
 
 clean:
 	rm -rf build *.egg-info pqe2ee/_core*.so pqe2ee/_core.c $(CORE_STAMP)

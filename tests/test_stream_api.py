@@ -206,3 +206,35 @@ def test_encryptor_refuses_to_pass_the_last_counter() -> None:
     enc._index = MAX_CHUNKS - 1
     last = enc.update(bytes(16)) + enc.finalize()
     assert stream.decrypt_chunk(KEY, last, MAX_CHUNKS - 1, chunk_size=16, final=True) == bytes(16)
+
+
+def test_misuse_is_reported_before_the_data_is_judged() -> None:
+    # An impossible ciphertext length must not hide a wrong key size.
+    with pytest.raises(ValueError, match="key must be 32 bytes"):
+        stream.decrypt(KEY[:5], b"")
+    with pytest.raises(ValueError, match="unknown cipher"):
+        stream.decrypt(KEY, b"", cipher="x")
+
+
+@pytest.mark.parametrize("cipher", stream.CIPHERS)
+def test_into_variants(cipher: str) -> None:
+    out = bytearray(stream.ciphertext_size(len(PT), 100))
+    assert stream.encrypt_into(KEY, PT, out, cipher=cipher, chunk_size=100) == len(out)
+    assert out == stream.encrypt(KEY, PT, cipher=cipher, chunk_size=100)
+    back = bytearray(len(PT))
+    assert stream.decrypt_into(KEY, out, memoryview(back), cipher=cipher, chunk_size=100) == 1000
+    assert back == PT
+    out[-1] ^= 1
+    with pytest.raises(InvalidTag):
+        stream.decrypt_into(KEY, out, back, cipher=cipher, chunk_size=100)
+    assert back == bytes(len(back))  # no plaintext of a failed stream stays behind
+
+
+def test_into_checks_the_buffer() -> None:
+    size = stream.ciphertext_size(len(PT))
+    with pytest.raises(ValueError, match=f"out must be exactly {size} bytes, got {size - 1}"):
+        stream.encrypt_into(KEY, PT, bytearray(size - 1))
+    with pytest.raises(TypeError, match="out must be a writable buffer"):
+        stream.encrypt_into(KEY, PT, bytes(size))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="out must be exactly 1000 bytes"):
+        stream.decrypt_into(KEY, stream.encrypt(KEY, PT), bytearray(999))

@@ -28,7 +28,13 @@ from pqe2ee.hazmat.stream._format import (
     plaintext_size,
 )
 from pqe2ee.hazmat.stream._incremental import Decryptor, Encryptor
-from pqe2ee.hazmat.stream._oneshot import decrypt, decrypt_chunk, encrypt
+from pqe2ee.hazmat.stream._oneshot import (
+    decrypt,
+    decrypt_chunk,
+    decrypt_into,
+    encrypt,
+    encrypt_into,
+)
 
 __all__ = [
     "CIPHERS",
@@ -42,7 +48,9 @@ __all__ = [
     "decrypt",
     "decrypt_chunk",
     "decrypt_file",
+    "decrypt_into",
     "encrypt",
     "encrypt_file",
+    "encrypt_into",
     "plaintext_size",
 ]

@@ -15,6 +15,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -79,23 +80,43 @@ def _write_all(f: BinaryIO, data: memoryview) -> None:
 
 
 def _pump(ctx: Encryptor | Decryptor, src: PathOrFile, dst: PathOrFile) -> None:
-    threads, in_chunk, out_chunk = ctx._threads, ctx._in_chunk, ctx._out_chunk
-    per_batch = max(1, threads * _BATCH_PER_THREAD // ctx._chunk_size)
-    inbuf = bytearray(per_batch * in_chunk)
+    """Read batches, process each on the context's threads, write them out.
+
+    Writing (into the page cache, often throttled) takes longer than sealing, so it runs
+    on a thread of its own: while one output buffer is being written, the next batch is
+    processed into the other.  Writes stay in order (one writer thread).
+    """
+    per_batch = max(1, ctx._threads * _BATCH_PER_THREAD // ctx._chunk_size)
+    inbuf = bytearray(per_batch * ctx._in_chunk)
     # One batch plus the chunk held back from the batch before.
-    outbuf = bytearray((per_batch + 1) * out_chunk + TAG_SIZE)
-    inview, outview = memoryview(inbuf), memoryview(outbuf)
+    out_size = (per_batch + 1) * ctx._out_chunk + TAG_SIZE
+    outbufs = [bytearray(out_size), bytearray(out_size)]
+    inview, outviews = memoryview(inbuf), [memoryview(b) for b in outbufs]
+    writing: list[Future[None] | None] = [None, None]
     try:
-        with _source(src) as fin, _destination(dst) as fout:
+        with (
+            _source(src) as fin,
+            _destination(dst) as fout,
+            ThreadPoolExecutor(1, thread_name_prefix="pqe2ee-writer") as writer,
+        ):
+            k = 0
             while got := _read_full(fin, inview):
-                _write_all(fout, outview[: ctx._update_into(inview[:got], outview)])
-            _write_all(fout, outview[: ctx._finalize_into(outview)])
+                if (busy := writing[k]) is not None:
+                    busy.result()  # this buffer is free again (and the write succeeded)
+                n = ctx._update_into(inview[:got], outviews[k])
+                writing[k] = writer.submit(_write_all, fout, outviews[k][:n])
+                k ^= 1
+            for busy in writing:
+                if busy is not None:
+                    busy.result()
+            _write_all(fout, outviews[k][: ctx._finalize_into(outviews[k])])
     finally:
         inview.release()
-        outview.release()
-        # Either buffer may hold plaintext.
-        _binding.cleanse(inbuf)
-        _binding.cleanse(outbuf)
+        for v in outviews:
+            v.release()
+        # Any buffer may hold plaintext.
+        for b in (inbuf, *outbufs):
+            _binding.cleanse(b)
 
 
 def encrypt_file(

@@ -15,11 +15,13 @@ from pqe2ee.hazmat.stream._format import (
     check_key,
     check_threads,
     ciphertext_chunks,
+    ciphertext_size,
     plaintext_chunks,
+    plaintext_size,
     view,
 )
 
-__all__ = ["decrypt", "decrypt_chunk", "encrypt"]
+__all__ = ["decrypt", "decrypt_chunk", "decrypt_into", "encrypt", "encrypt_into"]
 
 
 def encrypt(
@@ -44,19 +46,36 @@ def encrypt(
     :param chunk_size: plaintext bytes per chunk (age: 65536).
     :param threads: threads to seal large inputs with; None = one per core.  The output
         does not depend on it.
-    :returns: the sealed stream, ``len(plaintext) + 16 * max(1, ceil(len / chunk_size))``
-        bytes, as a new bytearray.
+    :returns: the sealed stream, :func:`ciphertext_size` bytes, as a new bytearray.
     :raises TypeError, ValueError: a wrong key size, cipher, chunk size or thread count.
     """
-    cipher = check_cipher(cipher)
-    chunk_size = check_chunk_size(chunk_size)
-    threads = check_threads(threads)
-    key_view = check_key(key)
+    _check_args(key, cipher, chunk_size, threads)
     src = view(plaintext, "plaintext")
-    n = plaintext_chunks(len(src), chunk_size)
-    out = bytearray(len(src) + TAG_SIZE * n)
-    _engine.seal_chunks(cipher, key_view, 0, n, True, chunk_size, src, memoryview(out), threads)
+    out = bytearray(ciphertext_size(len(src), chunk_size))
+    encrypt_into(key, src, out, cipher=cipher, chunk_size=chunk_size, threads=threads)
     return out
+
+
+def encrypt_into(
+    key: bytes | bytearray | memoryview,
+    plaintext: bytes | bytearray | memoryview,
+    out: bytearray | memoryview,
+    *,
+    cipher: str = DEFAULT_CIPHER,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    threads: int | None = None,
+) -> int:
+    """:func:`encrypt` into a caller's writable buffer of exactly :func:`ciphertext_size`.
+
+    For large data sealed repeatedly: reusing ``out`` avoids allocating (and faulting in)
+    fresh memory for every stream.  Returns the number of bytes written.
+    """
+    key_view, cipher, chunk_size, n_threads = _check_args(key, cipher, chunk_size, threads)
+    src = view(plaintext, "plaintext")
+    dst = _writable(out, ciphertext_size(len(src), chunk_size))
+    n = plaintext_chunks(len(src), chunk_size)
+    _engine.seal_chunks(cipher, key_view, 0, n, True, chunk_size, src, dst, n_threads)
+    return len(dst)
 
 
 def decrypt(
@@ -82,15 +101,54 @@ def decrypt(
     :raises InvalidTag: for every authentication failure, and only for those.
     :raises TypeError, ValueError: misuse, as for :func:`encrypt`.
     """
-    cipher = check_cipher(cipher)
-    chunk_size = check_chunk_size(chunk_size)
-    threads = check_threads(threads)
-    key_view = check_key(key)
+    _check_args(key, cipher, chunk_size, threads)
+    src = view(ciphertext, "ciphertext")
+    out = bytearray(plaintext_size(len(src), chunk_size))
+    decrypt_into(key, src, out, cipher=cipher, chunk_size=chunk_size, threads=threads)
+    return out
+
+
+def decrypt_into(
+    key: bytes | bytearray | memoryview,
+    ciphertext: bytes | bytearray | memoryview,
+    out: bytearray | memoryview,
+    *,
+    cipher: str = DEFAULT_CIPHER,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    threads: int | None = None,
+) -> int:
+    """:func:`decrypt` into a caller's writable buffer of exactly :func:`plaintext_size`.
+
+    On :class:`InvalidTag` the whole of ``out`` has been overwritten with zeros: no
+    plaintext of a stream that failed is left in it.  Returns the number of bytes written.
+    """
+    key_view, cipher, chunk_size, n_threads = _check_args(key, cipher, chunk_size, threads)
     src = view(ciphertext, "ciphertext")
     n = ciphertext_chunks(len(src), chunk_size)
-    out = bytearray(len(src) - TAG_SIZE * n)
-    _engine.open_chunks(cipher, key_view, 0, n, True, chunk_size, src, memoryview(out), threads)
-    return out
+    dst = _writable(out, len(src) - TAG_SIZE * n)
+    _engine.open_chunks(cipher, key_view, 0, n, True, chunk_size, src, dst, n_threads)
+    return len(dst)
+
+
+def _check_args(
+    key: object, cipher: object, chunk_size: object, threads: object
+) -> tuple[memoryview, str, int, int]:
+    """Every argument checked before any data is looked at (misuse before InvalidTag)."""
+    return (
+        check_key(key),
+        check_cipher(cipher),
+        check_chunk_size(chunk_size),
+        check_threads(threads),
+    )
+
+
+def _writable(out: object, size: int) -> memoryview:
+    dst = view(out, "out")
+    if dst.readonly:
+        raise TypeError("out must be a writable buffer, such as a bytearray")
+    if len(dst) != size:
+        raise ValueError(f"out must be exactly {size} bytes, got {len(dst)}")
+    return dst
 
 
 def decrypt_chunk(
