@@ -2,7 +2,9 @@
 
 Both tools encrypt the same random file to the same X25519 recipient and decrypt it
 with the same identity file, as separate processes (start-up included), interleaved
-round by round so that machine noise hits both alike.  Reports the median wall time,
+round by round (alternating which goes first) so that machine noise hits both alike.
+Before each run the output file is removed and ``sync`` flushes the previous run's
+writes, so no run pays for another's write-back.  Reports the median wall time,
 throughput, the speed ratio (age time / pqe2ee time: above 1 means pqe2ee is faster)
 and each process's peak resident memory (``ru_maxrss`` from ``wait4``).
 
@@ -116,12 +118,15 @@ def main() -> None:
         }
         times: dict[tuple[str, str], list[float]] = {}
         rss: dict[tuple[str, str], int] = {}
-        for _ in range(args.rounds):
+        for i in range(args.rounds):
             for op in ("encrypt", "decrypt"):
-                for tool in ("age", "pqe2ee"):
-                    # Start each run without its output file: replacing a 1 GiB file
-                    # costs its deallocation, which is not what is measured here.
+                # Alternate who goes first, so that neither always follows the other.
+                for tool in ("age", "pqe2ee") if i % 2 == 0 else ("pqe2ee", "age"):
+                    # Start each run without its output file (replacing a 1 GiB file
+                    # costs its deallocation) and with no dirty pages left to write back
+                    # from the run before: neither is what is measured here.
                     Path(tools[tool][op][-2]).unlink(missing_ok=True)
+                    os.sync()
                     t, m = run(tools[tool][op])
                     times.setdefault((tool, op), []).append(t)
                     rss[(tool, op)] = max(rss.get((tool, op), 0), m)

@@ -189,8 +189,8 @@ def _damage(raw: bytes, kind: str) -> bytes:
     if kind == "header":
         return raw.replace(b"-> X25519", b"-> X25519 extra", 1)
     if kind == "hmac":
-        i = raw.index(b"\n---") + 10
-        return raw[:i] + bytes([raw[i] ^ 1]) + raw[i + 1 :]
+        i = raw.index(b"\n---") + 10  # a base64 character of the MAC, not the last
+        return raw[:i] + (b"B" if raw[i : i + 1] == b"A" else b"A") + raw[i + 1 :]
     if kind == "payload":
         i = header_end + 16 + 2 * (CHUNK + 16) + 5  # inside the third chunk
         return raw[:i] + bytes([raw[i] ^ 1]) + raw[i + 1 :]
