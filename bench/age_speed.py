@@ -8,7 +8,7 @@ writes, so no run pays for another's write-back.  Reports the median wall time,
 throughput, the speed ratio (age time / pqe2ee time: above 1 means pqe2ee is faster)
 and each process's peak resident memory (``ru_maxrss`` from ``wait4``).
 
-    python bench/age_speed.py --size-mib 1024 --rounds 3
+    python bench/age_speed.py --size-mib 1024 --rounds 5
 """
 
 from __future__ import annotations
@@ -59,7 +59,10 @@ def version(argv: list[str]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size-mib", type=int, default=1024)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument(
+        "--warmup", type=int, default=1, help="rounds run first and not counted (page cache)"
+    )
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
     args = ap.parse_args()
 
@@ -118,7 +121,7 @@ def main() -> None:
         }
         times: dict[tuple[str, str], list[float]] = {}
         rss: dict[tuple[str, str], int] = {}
-        for i in range(args.rounds):
+        for i in range(-args.warmup, args.rounds):
             for op in ("encrypt", "decrypt"):
                 # Alternate who goes first, so that neither always follows the other.
                 for tool in ("age", "pqe2ee") if i % 2 == 0 else ("pqe2ee", "age"):
@@ -128,8 +131,9 @@ def main() -> None:
                     Path(tools[tool][op][-2]).unlink(missing_ok=True)
                     os.sync()
                     t, m = run(tools[tool][op])
-                    times.setdefault((tool, op), []).append(t)
-                    rss[(tool, op)] = max(rss.get((tool, op), 0), m)
+                    if i >= 0:
+                        times.setdefault((tool, op), []).append(t)
+                        rss[(tool, op)] = max(rss.get((tool, op), 0), m)
         want = sha256(plain)
         assert sha256(work / "a.out") == want
         assert sha256(work / "p.out") == want
@@ -140,15 +144,19 @@ def main() -> None:
         size = plain.stat().st_size
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
         print(f"python {platform.python_version()}, {version([age, '--version'])} (age)")
-        print(f"file: {size / 2**20:.0f} MiB random, {args.rounds} rounds, medians\n")
-        print("| operation | tool | median s | MB/s | peak RSS MiB |")
+        print(
+            f"file: {size / 2**20:.0f} MiB random, {args.warmup} warm-up + {args.rounds} "
+            "rounds, medians; min-max in brackets\n"
+        )
+        print("| operation | tool | median s [min-max] | MB/s | peak RSS MiB |")
         print("|---|---|---|---|---|")
         for op in ("encrypt", "decrypt"):
             for tool in ("age", "pqe2ee"):
-                med = statistics.median(times[(tool, op)])
+                ts = times[(tool, op)]
+                med = statistics.median(ts)
                 print(
-                    f"| {op} | {tool} | {med:.3f} | {size / med / 1e6:.0f} | "
-                    f"{rss[(tool, op)] / 1024:.1f} |"
+                    f"| {op} | {tool} | {med:.3f} [{min(ts):.2f}-{max(ts):.2f}] | "
+                    f"{size / med / 1e6:.0f} | {rss[(tool, op)] / 1024:.1f} |"
                 )
         print()
         for op in ("encrypt", "decrypt"):
