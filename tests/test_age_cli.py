@@ -212,3 +212,19 @@ def test_progress_reader_counts_every_byte() -> None:
     reader = io.BufferedReader(_Progress(io.BytesIO(b"x" * 1000), seen.append), 64)
     assert reader.read() == b"x" * 1000
     assert sum(seen) == 1000
+
+
+def test_progress_bar_on_a_terminal(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Big input and stderr on a terminal: a progress bar; otherwise stderr stays quiet."""
+    ident = age.X25519Identity.generate()
+    enc = tmp_path / "enc"
+    assert cli("encrypt", "-r", str(ident.recipient()), "-o", enc, data) == 0
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr("pqe2ee.age.cli.PROGRESS_MIN", 1)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli("encrypt", "-r", str(ident.recipient()), "-o", enc, data) == 0
+    assert "encrypting" in capsys.readouterr().err
+    with enc.open("rb") as f:
+        assert age.AgeReader(f, [ident]).read() == data.read_bytes()
