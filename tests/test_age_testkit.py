@@ -9,6 +9,7 @@ block and hashes what came out before the error.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import zlib
@@ -45,6 +46,7 @@ class Case:
     unknown: list[str] = field(default_factory=list)
 
 
+@functools.cache
 def load(path: Path) -> Case:
     raw = path.read_bytes()
     head, body = raw.split(b"\n\n", 1)

@@ -172,7 +172,11 @@ def _source(src: PathOrFile) -> Iterator[BinaryIO]:
 
 @contextlib.contextmanager
 def _destination(dst: PathOrFile) -> Iterator[BinaryIO]:
-    """A file to write; for a path, a temporary renamed over it only on success."""
+    """A file to write; for a path, a temporary renamed over it only on success.
+
+    The same rule as ``pqe2ee.hazmat.stream``'s files, but buffered: the header and
+    armor lines are small writes.
+    """
     if not isinstance(dst, (str, os.PathLike)):
         yield dst
         return

@@ -26,6 +26,7 @@ from pqe2ee.age import api
 from pqe2ee.age.format import Stanza
 from pqe2ee.age.keys import (
     identity_recipient,
+    parse_identities,
     parse_recipient,
     parse_recipients,
     read_identity_file,
@@ -131,8 +132,6 @@ def _cmd_keygen(args: argparse.Namespace) -> None:
 
 def _cmd_convert(args: argparse.Namespace) -> None:
     if args.input in (None, "-"):
-        from pqe2ee.age.keys import parse_identities
-
         identities = parse_identities(sys.stdin.read(), "standard input")
     else:
         identities = read_identity_file(args.input)

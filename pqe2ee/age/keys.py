@@ -7,11 +7,15 @@ same way.  Both kinds of key are told apart by their Bech32 prefix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from pqe2ee.age.mlkem768x25519 import HybridIdentity, HybridRecipient
 from pqe2ee.age.recipient import Identity, Recipient
 from pqe2ee.age.x25519 import X25519Identity, X25519Recipient
+
+T = TypeVar("T")
 
 __all__ = [
     "identity_recipient",
@@ -48,12 +52,20 @@ def parse_identity(s: str) -> X25519Identity | HybridIdentity:
     raise ValueError("not an age identity: expected AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…")
 
 
-def _lines(text: str) -> list[tuple[int, str]]:
-    return [
-        (n, line.strip())
-        for n, line in enumerate(text.splitlines(), 1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
+def _parse_lines(text: str, name: str, parse: Callable[[str], T], what: str) -> list[T]:
+    """``parse`` of every line that is not blank or a ``#`` comment."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            out.append(parse(line))
+        except ValueError as exc:
+            raise ValueError(f"{name}, line {n}: {exc}") from None
+    if not out:
+        raise ValueError(f"{name}: no {what} found")
+    return out
 
 
 def parse_identities(text: str, name: str = "identity file") -> list[Identity]:
@@ -61,15 +73,7 @@ def parse_identities(text: str, name: str = "identity file") -> list[Identity]:
 
     :raises ValueError: a line that is not an identity (named by its number), or none.
     """
-    out: list[Identity] = []
-    for n, line in _lines(text):
-        try:
-            out.append(parse_identity(line))
-        except ValueError as exc:
-            raise ValueError(f"{name}, line {n}: {exc}") from None
-    if not out:
-        raise ValueError(f"{name}: no identity found")
-    return out
+    return list(_parse_lines(text, name, parse_identity, "identity"))
 
 
 def parse_recipients(text: str, name: str = "recipients file") -> list[Recipient]:
@@ -77,15 +81,7 @@ def parse_recipients(text: str, name: str = "recipients file") -> list[Recipient
 
     :raises ValueError: a line that is not a recipient (named by its number), or none.
     """
-    out = []
-    for n, line in _lines(text):
-        try:
-            out.append(parse_recipient(line))
-        except ValueError as exc:
-            raise ValueError(f"{name}, line {n}: {exc}") from None
-    if not out:
-        raise ValueError(f"{name}: no recipient found")
-    return out
+    return _parse_lines(text, name, parse_recipient, "recipient")
 
 
 def read_identity_file(path: str | Path) -> list[Identity]:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pqe2ee.exceptions import AgeHeaderError, AgePayloadError, InvalidTag
 from pqe2ee.hazmat import stream
+from pqe2ee.hazmat.stream._files import _read_full
 
 __all__ = ["CHUNK_SIZE", "NONCE_SIZE", "decrypt_blocks", "encrypt_payload", "read_nonce"]
 
@@ -45,34 +46,12 @@ def payload_key(file_key: bytes, nonce: bytes) -> bytes:
     return HKDF(hashes.SHA256(), 32, salt=nonce, info=b"payload").derive(file_key)
 
 
-def read_full(src: BinaryIO, n: int) -> bytes:
-    """Up to ``n`` bytes, fewer only at end of file."""
-    parts, got = [], 0
-    while got < n:
-        part = src.read(n - got)
-        if not part:
-            break
-        parts.append(part)
-        got += len(part)
-    return b"".join(parts)
-
-
-def _readinto_full(src: BinaryIO, buf: memoryview) -> int:
-    got = 0
-    while got < len(buf):
-        n = src.readinto(buf[got:])  # type: ignore[attr-defined]
-        if not n:
-            break
-        got += n
-    return got
-
-
 def read_nonce(src: BinaryIO) -> bytes:
     """The payload nonce.  :raises AgeHeaderError: the file ends before 16 bytes."""
-    nonce = read_full(src, NONCE_SIZE)
-    if len(nonce) != NONCE_SIZE:
+    nonce = bytearray(NONCE_SIZE)
+    if _read_full(src, memoryview(nonce)) != NONCE_SIZE:
         raise AgeHeaderError("age file is truncated: the payload nonce is missing")
-    return nonce
+    return bytes(nonce)
 
 
 def encrypt_payload(
@@ -117,7 +96,7 @@ def decrypt_blocks(
     released = 0  # chunks
     carry = b""  # input fed to dec and not yet released: its held-back chunk
     buf = memoryview(bytearray(_BATCH))  # one input buffer, reused
-    while got := _readinto_full(src, buf):
+    while got := _read_full(src, buf):
         block = buf[:got]
         try:
             out = dec.update(block)

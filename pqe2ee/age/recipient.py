@@ -10,15 +10,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Sequence
 
-from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
 from pqe2ee.age.format import FILE_KEY_SIZE, Stanza
-from pqe2ee.exceptions import AgeHeaderError
+from pqe2ee.exceptions import AgeHeaderError, InvalidTag
+from pqe2ee.hazmat.hpke import aead_by_id
 
 __all__ = ["Identity", "Recipient", "aead_unwrap", "aead_wrap", "unwrap_matching"]
 
 _ZERO_NONCE = bytes(12)
+_CHACHA20_POLY1305 = aead_by_id(0x0003)
 #: A wrapped file key: the 16-byte key and a 16-byte Poly1305 tag.
 WRAPPED_SIZE = FILE_KEY_SIZE + 16
 
@@ -49,14 +48,14 @@ class Identity(abc.ABC):
 
 def aead_wrap(key: bytes, file_key: bytes) -> bytes:
     """ChaCha20-Poly1305 under ``key`` with the all-zero nonce (each key wraps once)."""
-    return ChaCha20Poly1305(key).encrypt(_ZERO_NONCE, file_key, None)
+    return _CHACHA20_POLY1305.seal(key, _ZERO_NONCE, b"", file_key)
 
 
 def aead_unwrap(key: bytes, body: bytes) -> bytes | None:
     """The file key in ``body``, or None if it does not authenticate under ``key``."""
     try:
-        return ChaCha20Poly1305(key).decrypt(_ZERO_NONCE, body, None)
-    except _CryptoInvalidTag:
+        return _CHACHA20_POLY1305.open(key, _ZERO_NONCE, b"", body)
+    except InvalidTag:
         return None
 
 
