@@ -86,6 +86,9 @@ def run(case: Case) -> tuple[str, str]:
 def test_testkit_is_complete() -> None:
     assert len(FILES) == 143
     assert not [p.name for p in FILES if load(p).unknown]  # no file is ignored
+    sums = (TESTDATA.parent / "SHA256SUMS").read_text().split()
+    want = dict(zip(sums[1::2], sums[::2], strict=True))
+    assert want == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in FILES}
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])

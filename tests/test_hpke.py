@@ -61,6 +61,13 @@ def _derand_kem(kem_id: int) -> hpke.HPKEKEM:
     return hpke.PQHPKEKEM(kem_id, kem)
 
 
+def test_vector_file_is_the_one_in_sources() -> None:
+    raw = (VECTORS / "hpke-pq" / "test-vectors.json").read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == (
+        "ba1f90672903e0df25610a1eef84b5f157e44d34849c0a72a2f9b164f3213888"
+    )
+
+
 def test_vector_file_covers_the_age_suite() -> None:
     ids = {(v["kem_id"], v["kdf_id"], v["aead_id"]) for v in PQ_ROWS}
     assert (0x647A, 0x0001, 0x0003) in ids  # age's mlkem768x25519 suite
