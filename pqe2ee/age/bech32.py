@@ -7,7 +7,7 @@ Bech32m.  An encoding, not a cryptographic primitive: the checksum only catches 
 
 from __future__ import annotations
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "decode_key", "encode"]
 
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _REVERSE = {c: i for i, c in enumerate(_CHARSET)}
@@ -78,3 +78,14 @@ def decode(s: str) -> tuple[str, bytes]:
     if _polymod([*_hrp_expand(hrp), *values]) != 1:
         raise ValueError("bech32: bad checksum (a typo?)")
     return hrp, bytes(_convert_bits(values[:-6], 5, 8, False))
+
+
+def decode_key(s: str, hrp: str, size: int, *, upper: bool, what: str) -> bytes:
+    """The ``size`` bytes of an age key string with prefix ``hrp``, in its one case.
+
+    :raises ValueError: not such a key; the message names ``what`` and never the input.
+    """
+    got_hrp, data = decode(s)
+    if got_hrp != hrp or s != (s.upper() if upper else s.lower()) or len(data) != size:
+        raise ValueError(f"not {what}")
+    return data

@@ -46,10 +46,8 @@ class HybridRecipient(Recipient):
     @classmethod
     def from_string(cls, s: str) -> HybridRecipient:
         """:raises ValueError: not a valid ``age1pq1…`` recipient."""
-        hrp, data = bech32.decode(s)
-        if hrp != RECIPIENT_HRP or s != s.lower() or len(data) != 1216:
-            raise ValueError("not an age post-quantum recipient (age1pq1…)")
-        return cls(data)
+        what = "an age post-quantum recipient (age1pq1…)"
+        return cls(bech32.decode_key(s, RECIPIENT_HRP, 1216, upper=False, what=what))
 
     def __str__(self) -> str:
         return bech32.encode(RECIPIENT_HRP, self._key.public_bytes_raw())
@@ -74,10 +72,8 @@ class HybridIdentity(Identity):
     @classmethod
     def from_string(cls, s: str) -> HybridIdentity:
         """:raises ValueError: not a valid ``AGE-SECRET-KEY-PQ-1…`` identity."""
-        hrp, data = bech32.decode(s)
-        if hrp != IDENTITY_HRP or s != s.upper() or len(data) != 32:
-            raise ValueError("not an age post-quantum identity (AGE-SECRET-KEY-PQ-1…)")
-        return cls(data)
+        what = "an age post-quantum identity (AGE-SECRET-KEY-PQ-1…)"
+        return cls(bech32.decode_key(s, IDENTITY_HRP, 32, upper=True, what=what))
 
     def __str__(self) -> str:
         return bech32.encode(IDENTITY_HRP, self._key.private_bytes_raw(), upper=True)

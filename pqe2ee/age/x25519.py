@@ -44,10 +44,8 @@ class X25519Recipient(Recipient):
     @classmethod
     def from_string(cls, s: str) -> X25519Recipient:
         """:raises ValueError: not a valid ``age1…`` recipient."""
-        hrp, data = bech32.decode(s)
-        if hrp != RECIPIENT_HRP or s != s.lower() or len(data) != 32:
-            raise ValueError("not an age X25519 recipient (age1…)")
-        return cls(data)
+        what = "an age X25519 recipient (age1…)"
+        return cls(bech32.decode_key(s, RECIPIENT_HRP, 32, upper=False, what=what))
 
     def __str__(self) -> str:
         return bech32.encode(RECIPIENT_HRP, self._key.public_bytes_raw())
@@ -72,10 +70,8 @@ class X25519Identity(Identity):
     @classmethod
     def from_string(cls, s: str) -> X25519Identity:
         """:raises ValueError: not a valid ``AGE-SECRET-KEY-1…`` identity."""
-        hrp, data = bech32.decode(s)
-        if hrp != IDENTITY_HRP or s != s.upper() or len(data) != 32:
-            raise ValueError("not an age X25519 identity (AGE-SECRET-KEY-1…)")
-        return cls(data)
+        what = "an age X25519 identity (AGE-SECRET-KEY-1…)"
+        return cls(bech32.decode_key(s, IDENTITY_HRP, 32, upper=True, what=what))
 
     def __str__(self) -> str:
         return bech32.encode(IDENTITY_HRP, self._key.private_bytes_raw(), upper=True)
