@@ -228,3 +228,19 @@ def test_progress_bar_on_a_terminal(
     assert "encrypting" in capsys.readouterr().err
     with enc.open("rb") as f:
         assert age.AgeReader(f, [ident]).read() == data.read_bytes()
+
+
+def test_recipients_file_and_identity_as_recipient(tmp_path: Path, data: Path) -> None:
+    a, b, c = (age.HybridIdentity.generate() for _ in range(3))
+    rfile = tmp_path / "recipients.txt"
+    rfile.write_text(f"# team\n{a.recipient()}\n\n{b.recipient()}\n")
+    key_c = tmp_path / "c.key"
+    key_c.write_text(f"# created: now\n{c}\n")
+    enc = tmp_path / "enc"
+    assert cli("encrypt", "-R", rfile, "-i", key_c, "-o", enc, data) == 0
+    for ident in (a, b, c):
+        key = tmp_path / "k"
+        key.write_text(f"{ident}\n")
+        out = tmp_path / "out"
+        assert cli("decrypt", "-i", key, "-o", out, enc) == 0
+        assert out.read_bytes() == data.read_bytes()
