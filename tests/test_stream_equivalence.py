@@ -9,6 +9,7 @@ ones; the per-thread minimum is lowered so that small inputs are split across th
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import random
 import warnings
 from unittest import mock
@@ -127,3 +128,24 @@ def test_reference_fallback_warns_once_and_gives_the_same_bytes(
         assert stream.decrypt(key, without, chunk_size=64) == pt
         dec = stream.Decryptor(key, chunk_size=64)
         assert dec.update(without) + dec.finalize() == pt
+
+
+def _threaded_round_trip_in_child() -> None:
+    key, pt = _bytes(5, 32), _bytes(6, 2 * 1024 * 1024)
+    ct = stream.encrypt(key, pt, threads=2)
+    assert stream.decrypt(key, ct, threads=2) == pt
+
+
+def test_threads_work_in_a_forked_child() -> None:
+    # The thread pools are per process: a fork after threaded use must not inherit
+    # pools whose threads do not exist in the child.
+    _threaded_round_trip_in_child()
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=_threaded_round_trip_in_child)
+    child.start()
+    child.join(60)  # a hang guard, not a speed check
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("the forked child hung in a threaded stream call")
+    assert child.exitcode == 0

@@ -9,6 +9,7 @@ depend on the split: the output is identical for every thread count.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -30,6 +31,17 @@ _RunFn = Callable[[str, memoryview, int, int, bool, int, memoryview, memoryview]
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 _warned = False
+
+
+def _forget_pools_after_fork() -> None:
+    # A forked child inherits the pools but not their threads: work submitted to them
+    # would wait forever.  Start afresh instead.
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:

@@ -1,12 +1,16 @@
 """STREAM from file to file in constant memory.
 
 The source is read in batches of whole chunks (a few MiB per thread) into one reused
-buffer; each batch is sealed or opened on several threads into a second reused buffer and
-written out.  When the destination is a path, the output goes to a temporary file in the
-destination's folder, created with mode 0600, and is renamed over the destination only
-after the whole stream was processed (for decryption: authenticated, final chunk
-included).  A failure removes the temporary file: no partial plaintext is left behind and
-an existing destination is never clobbered.
+buffer; each batch is sealed or opened on several threads into one of two reused output
+buffers, which a writer thread writes out while the next batch is processed.  Memory
+stays at three batch buffers whatever the file size.
+
+When the destination is a path, the output goes to a temporary file in the destination's
+folder, created with mode 0600, and is renamed over the destination only after the whole
+stream was processed (for decryption: authenticated, final chunk included).  A failure
+removes the temporary file: no partial plaintext is left behind and an existing
+destination is never clobbered.  (No fsync: the rename is atomic, not durable across a
+crash.)
 """
 
 from __future__ import annotations
