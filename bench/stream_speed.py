@@ -169,31 +169,45 @@ def copy_file(src: Path, dst: Path) -> None:
 Row = tuple[str, str, str]
 
 
+def interleaved(jobs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median seconds of each job, the jobs run round-robin so that all of them meet
+    the same load on this shared machine."""
+    times: dict[str, list[float]] = {name: [] for name in jobs}
+    for _ in range(repeats):
+        for name, fn in jobs.items():
+            times[name].append(median_seconds(fn, 1))
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def memory_rows(cipher: str, plaintext: bytes, reps: int, cores: int) -> list[Row]:
     size, src = len(plaintext), memoryview(plaintext)
     out = bytearray(stream.ciphertext_size(size))
     back = bytearray(size)
-    kw: dict[str, Any] = {"cipher": cipher}
-
-    def timed(fn: Callable[[], object]) -> float:
-        return median_seconds(fn, reps)
-
-    t_raw = timed(raw_one_shot(cipher, size))
-    t1 = timed(lambda: stream.encrypt_into(KEY, src, out, threads=1, **kw))
-    tn = timed(lambda: stream.encrypt_into(KEY, src, out, **kw))
-    td1 = timed(lambda: stream.decrypt_into(KEY, out, back, threads=1, **kw))
-    tdn = timed(lambda: stream.decrypt_into(KEY, out, back, **kw))
-    assert back == plaintext
-    t_fresh = timed(lambda: stream.encrypt(KEY, src, **kw))
-    t_fresh_d = timed(lambda: stream.decrypt(KEY, out, **kw))
-    t_py64 = timed(python_loop(cipher, src, memoryview(out), 65536))
-    t_py64n = timed(python_loop(cipher, src, memoryview(out), 65536, cores))
-    assert out == stream.encrypt(KEY, src, **kw)
     out4 = bytearray(stream.ciphertext_size(size, 4096))
+    kw: dict[str, Any] = {"cipher": cipher}
     k4: dict[str, Any] = {"cipher": cipher, "chunk_size": 4096}
-    t_py4 = timed(python_loop(cipher, src, memoryview(out4), 4096))
-    t4_1 = timed(lambda: stream.encrypt_into(KEY, src, out4, threads=1, **k4))
-    t4_n = timed(lambda: stream.encrypt_into(KEY, src, out4, **k4))
+    stream.encrypt_into(KEY, src, out, **kw)
+    t = interleaved(
+        {
+            "raw": raw_one_shot(cipher, size),
+            "enc1": lambda: stream.encrypt_into(KEY, src, out, threads=1, **kw),
+            "encn": lambda: stream.encrypt_into(KEY, src, out, **kw),
+            "dec1": lambda: stream.decrypt_into(KEY, out, back, threads=1, **kw),
+            "decn": lambda: stream.decrypt_into(KEY, out, back, **kw),
+            "fresh": lambda: stream.encrypt(KEY, src, **kw),
+            "fresh_d": lambda: stream.decrypt(KEY, out, **kw),
+            "py64": python_loop(cipher, src, memoryview(bytearray(len(out))), 65536),
+            "py64n": python_loop(cipher, src, memoryview(bytearray(len(out))), 65536, cores),
+            "py4": python_loop(cipher, src, memoryview(bytearray(len(out4))), 4096),
+            "c4_1": lambda: stream.encrypt_into(KEY, src, out4, threads=1, **k4),
+            "c4_n": lambda: stream.encrypt_into(KEY, src, out4, **k4),
+        },
+        reps,
+    )
+    assert back == plaintext
+    t_raw, t1, tn, td1, tdn = t["raw"], t["enc1"], t["encn"], t["dec1"], t["decn"]
+    t_fresh, t_fresh_d, t_py64, t_py64n = t["fresh"], t["fresh_d"], t["py64"], t["py64n"]
+    t_py4, t4_1, t4_n = t["py4"], t["c4_1"], t["c4_n"]
 
     def speed(t: float) -> str:
         return f"{gbps(size, t):.2f} GB/s"
@@ -216,7 +230,7 @@ def memory_rows(cipher: str, plaintext: bytes, reps: int, cores: int) -> list[Ro
         (f"{c}: raw one-shot AEAD, 1 MiB buffers, core's libcrypto", speed(t_raw), ""),
         (f"{c}: STREAM 64 KiB, 1 thread (encrypt_into)", speed(t1), f"{t_raw / t1:.2f}x raw"),
         (f"{c}: STREAM 64 KiB, {n} threads (encrypt_into)", speed(tn), f"{t1 / tn:.2f}x 1 thread"),
-        (f"{c}: STREAM 64 KiB decrypt_into, 1 thread", speed(td1), f"{t_raw / td1:.2f}x raw"),
+        (f"{c}: STREAM 64 KiB decrypt_into, 1 thread", speed(td1), f"{t_raw / td1:.2f}x raw seal"),
         (f"{c}: STREAM 64 KiB decrypt_into, {n} threads", speed(tdn), f"{td1 / tdn:.2f}x 1 thread"),
         (f"{c}: encrypt() with a fresh output buffer, {n} threads", speed(t_fresh), ""),
         (f"{c}: decrypt() with a fresh output buffer, {n} threads", speed(t_fresh_d), ""),
@@ -260,12 +274,8 @@ def file_rows(tmp: Path, size: int, reps: int, use_age: bool) -> list[Row]:
         a_sealed, a_opened = str(tmp / "a.age"), str(tmp / "a.out")
         jobs["age"] = lambda: run_cmd("age", "-r", recipient, "-o", a_sealed, str(plain))
         jobs["age-d"] = lambda: run_cmd("age", "-d", "-i", str(ident), "-o", a_opened, a_sealed)
-    times: dict[str, list[float]] = {name: [] for name in jobs}
-    for _ in range(reps):
-        for name, fn in jobs.items():
-            times[name].append(median_seconds(fn, 1))
+    t = interleaved(jobs, reps)
     assert opened.read_bytes() == plain.read_bytes()
-    t = {name: statistics.median(v) for name, v in times.items()}
 
     def speed(name: str) -> str:
         return f"{gbps(size, t[name]):.2f} GB/s"

@@ -3,6 +3,7 @@
 - ``pqe2ee kem list``: every KEM, its sizes, the backend serving it, usable or why not.
 - ``pqe2ee info``: versions of the package, its backends and the C core.
 - ``pqe2ee demo``: what ``make demo`` runs.
+- ``pqe2ee age …``: age-compatible files (:mod:`pqe2ee.age.cli`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from pqe2ee import _binding
 from pqe2ee._version import __version__
+from pqe2ee.age.cli import register as register_age
 from pqe2ee.backends import backend_status
 from pqe2ee.exceptions import Pqe2eeError
 from pqe2ee.hazmat.kem import available_kems, get_kem
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_sessions(sub)
     register_bench(sub)
+    register_age(sub)
     return parser
 
 

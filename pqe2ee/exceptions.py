@@ -9,6 +9,12 @@ come from a file or a peer) raises :class:`InvalidInput`, which is also a
 from __future__ import annotations
 
 __all__ = [
+    "AgeArmorError",
+    "AgeError",
+    "AgeHeaderError",
+    "AgeHeaderMACError",
+    "AgeNoIdentityMatch",
+    "AgePayloadError",
     "BackendUnavailable",
     "DowngradeError",
     "IdentityRejected",
@@ -90,4 +96,46 @@ class KnownPeerMismatch(IdentityRejected):
 
     Like SSH's ``REMOTE HOST IDENTIFICATION HAS CHANGED``: either the peer changed its key
     or someone is in the middle.  The message names the file and line to check.
+    """
+
+
+class AgeError(Pqe2eeError):
+    """An age file could not be decrypted; the subclass says which part failed.
+
+    Raised by :mod:`pqe2ee.age`.  The message is one line, names the problem and, where
+    there is one, the fix.  No plaintext is released for header, MAC or armor failures;
+    for payload failures see :class:`AgePayloadError`.
+    """
+
+
+class AgeNoIdentityMatch(AgeError):
+    """None of the given identities (keys, passphrases) opens any recipient stanza.
+
+    Also raised for a wrong passphrase and for a stanza whose wrapped file key does not
+    authenticate: age cannot tell "not for you" from "tampered" at this point.
+    """
+
+
+class AgeHeaderError(AgeError):
+    """The header is malformed: an unsupported version, a bad stanza, bad base64, a
+    key share of the wrong size or an invalid (all-zero) Diffie-Hellman result, an
+    scrypt stanza that is not alone or whose work factor exceeds the limit, or a
+    missing payload nonce.
+    """
+
+
+class AgeHeaderMACError(AgeError, InvalidTag):
+    """The header MAC does not verify under the file key: the header was changed."""
+
+
+class AgeArmorError(AgeError):
+    """The ASCII armor (``-----BEGIN AGE ENCRYPTED FILE-----``) is malformed."""
+
+
+class AgePayloadError(AgeError, InvalidTag):
+    """The payload failed: a chunk does not authenticate, the file is truncated, or
+    data follows the final chunk.
+
+    Only chunks that authenticated were released before this was raised; the file API
+    removes its temporary output, so nothing is left at the destination.
     """
