@@ -20,14 +20,12 @@ the caller must discard them if :func:`decrypt` raises.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import BinaryIO
 
+from pqe2ee._fileio import PathOrFile, atomic_output, open_input
 from pqe2ee.age.armor import ArmorReader, ArmorWriter, is_armored
 from pqe2ee.age.format import FILE_KEY_SIZE, Header, read_header
 from pqe2ee.age.payload import decrypt_blocks, encrypt_payload, read_nonce
@@ -35,8 +33,6 @@ from pqe2ee.age.recipient import Identity, Recipient
 from pqe2ee.exceptions import AgeHeaderError, AgeNoIdentityMatch
 
 __all__ = ["AgeReader", "decrypt", "encrypt", "unwrap_file_key"]
-
-PathOrFile = str | os.PathLike[str] | BinaryIO
 
 
 def check_recipients(recipients: Sequence[Recipient]) -> None:
@@ -161,37 +157,6 @@ class AgeReader(io.RawIOBase):
         return n
 
 
-@contextlib.contextmanager
-def _source(src: PathOrFile) -> Iterator[BinaryIO]:
-    if isinstance(src, (str, os.PathLike)):
-        with open(src, "rb") as f:
-            yield f
-    else:
-        yield src
-
-
-@contextlib.contextmanager
-def _destination(dst: PathOrFile) -> Iterator[BinaryIO]:
-    """A file to write; for a path, a temporary renamed over it only on success.
-
-    The same rule as ``pqe2ee.hazmat.stream``'s files, but buffered: the header and
-    armor lines are small writes.
-    """
-    if not isinstance(dst, (str, os.PathLike)):
-        yield dst
-        return
-    path = Path(dst)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with open(fd, "wb") as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def encrypt(
     src: PathOrFile,
     dst: PathOrFile,
@@ -212,7 +177,7 @@ def encrypt(
     check_recipients(recipients)
     file_key = os.urandom(FILE_KEY_SIZE)
     header = Header.build([s for r in recipients for s in r.wrap(file_key)], file_key)
-    with _source(src) as fin, _destination(dst) as fout:
+    with open_input(src) as fin, atomic_output(dst) as fout:
         out: BinaryIO = ArmorWriter(fout) if armor else fout  # type: ignore[assignment]
         out.write(header.encode())
         encrypt_payload(fin, out, file_key, threads=threads)
@@ -235,9 +200,9 @@ def decrypt(
     :raises AgeHeaderError, AgeHeaderMACError, AgeArmorError: a malformed or altered file.
     :raises AgePayloadError: the payload is tampered with or truncated (an ``InvalidTag``).
     """
-    with _source(src) as fin:
+    with open_input(src) as fin:
         # The header is checked before the destination is touched.
         reader = AgeReader(fin, identities, armored=armored, threads=threads)
-        with _destination(dst) as fout:
+        with atomic_output(dst) as fout:
             for block in reader.blocks():
                 fout.write(block)

@@ -27,9 +27,9 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from pqe2ee._fileio import read_full
 from pqe2ee.exceptions import AgeHeaderError, AgePayloadError, InvalidTag
 from pqe2ee.hazmat import stream
-from pqe2ee.hazmat.stream._files import _read_full
 
 __all__ = ["CHUNK_SIZE", "NONCE_SIZE", "decrypt_blocks", "encrypt_payload", "read_nonce"]
 
@@ -49,7 +49,7 @@ def payload_key(file_key: bytes, nonce: bytes) -> bytes:
 def read_nonce(src: BinaryIO) -> bytes:
     """The payload nonce.  :raises AgeHeaderError: the file ends before 16 bytes."""
     nonce = bytearray(NONCE_SIZE)
-    if _read_full(src, memoryview(nonce)) != NONCE_SIZE:
+    if read_full(src, memoryview(nonce)) != NONCE_SIZE:
         raise AgeHeaderError("age file is truncated: the payload nonce is missing")
     return bytes(nonce)
 
@@ -96,7 +96,7 @@ def decrypt_blocks(
     released = 0  # chunks
     carry = b""  # input fed to dec and not yet released: its held-back chunk
     buf = memoryview(bytearray(_BATCH))  # one input buffer, reused
-    while got := _read_full(src, buf):
+    while got := read_full(src, buf):
         block = buf[:got]
         try:
             out = dec.update(block)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from pqe2ee._fileio import atomic_output
 from pqe2ee.exceptions import InvalidInput, InvalidTag
 from pqe2ee.handshake.identity import Identity, PublicIdentity
 from pqe2ee.handshake.suites import AuthKind
@@ -63,19 +63,10 @@ def _unarmor(text: str, label: str, path: Path) -> bytes:
 
 
 def _write_new(path: Path, data: str, mode: int, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; refusing to overwrite it")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, mode=mode, overwrite=overwrite) as f:
+        f.write(data.encode())
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _scrypt_key(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:

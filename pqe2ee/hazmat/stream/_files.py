@@ -15,64 +15,20 @@ crash.)
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import BinaryIO
 
 from pqe2ee import _binding
+from pqe2ee._fileio import PathOrFile, atomic_output, open_input, read_full
 from pqe2ee.hazmat.stream._format import DEFAULT_CHUNK_SIZE, DEFAULT_CIPHER, TAG_SIZE
 from pqe2ee.hazmat.stream._incremental import Decryptor, Encryptor
 
 __all__ = ["decrypt_file", "encrypt_file"]
 
-PathOrFile = str | os.PathLike[str] | BinaryIO
 
 # Plaintext bytes read per thread per batch: large enough that each thread's C call
 # dwarfs the Python around it, small enough that memory stays flat.
 _BATCH_PER_THREAD = 4 * 1024 * 1024
-
-
-@contextlib.contextmanager
-def _source(src: PathOrFile) -> Iterator[BinaryIO]:
-    if isinstance(src, (str, os.PathLike)):
-        # A missing file raises FileNotFoundError naming it, before dst is touched.
-        with open(src, "rb", buffering=0) as f:
-            yield f
-    else:
-        yield src
-
-
-@contextlib.contextmanager
-def _destination(dst: PathOrFile) -> Iterator[BinaryIO]:
-    """Yield a file to write; for a path, a temporary renamed over it only on success."""
-    if not isinstance(dst, (str, os.PathLike)):
-        yield dst
-        return
-    path = Path(dst)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with open(fd, "wb", buffering=0) as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _read_full(f: BinaryIO, buf: memoryview) -> int:
-    """Fill buf from f as far as the data goes; the number of bytes read (0 at EOF)."""
-    got = 0
-    while got < len(buf):
-        n = f.readinto(buf[got:])  # type: ignore[attr-defined]
-        if not n:
-            break
-        got += n
-    return int(got)
 
 
 def _write_all(f: BinaryIO, data: memoryview) -> None:
@@ -99,12 +55,12 @@ def _pump(ctx: Encryptor | Decryptor, src: PathOrFile, dst: PathOrFile) -> None:
     writing: list[Future[None] | None] = [None, None]
     try:
         with (
-            _source(src) as fin,
-            _destination(dst) as fout,
+            open_input(src, buffered=False) as fin,
+            atomic_output(dst, buffered=False) as fout,
             ThreadPoolExecutor(1, thread_name_prefix="pqe2ee-writer") as writer,
         ):
             k = 0
-            while got := _read_full(fin, inview):
+            while got := read_full(fin, inview):
                 if (busy := writing[k]) is not None:
                     busy.result()  # this buffer is free again (and the write succeeded)
                 n = ctx._update_into(inview[:got], outviews[k])
