@@ -10,6 +10,7 @@ authentication.  Each direction has its own key and sequence counter; a key is u
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
@@ -60,6 +61,22 @@ BULK_MIN = 4096
 #: At most this much plaintext per bulk open call (bounds the output buffer).
 BULK_OPEN_MAX = 4 << 20
 _C_AEADS = {name for name, ok in _binding.core_features().items() if ok}
+
+
+_thread_buffers = threading.local()
+
+
+def _open_buffer(size: int) -> bytearray:
+    """This thread's scratch buffer for bulk opens, at least ``size`` bytes.
+
+    One per thread, not per connection: its contents never outlive an ``open_many`` call
+    (the plaintext is copied out before it returns), so a thousand idle connections do
+    not each hold megabytes, and a busy one faults no fresh pages in on every call.
+    """
+    buf: bytearray | None = getattr(_thread_buffers, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = _thread_buffers.buf = bytearray(max(size, 1 << 16))
+    return buf
 
 
 class FrameError(Exception):
@@ -143,7 +160,6 @@ class RecordCipher:
 
     def __init__(self, aead: str, secret: bytes) -> None:
         self._aead_name = aead
-        self._open_buf: bytearray | None = None
         self._install(secret)
 
     def _install(self, secret: bytes) -> None:
@@ -244,12 +260,7 @@ class RecordCipher:
             record, which the one-record path then reports precisely).
         """
         with reader.unread() as view:
-            need = min(len(view), BULK_OPEN_MAX)
-            if self._open_buf is None or len(self._open_buf) < need:
-                # grown on demand and reused: no fresh pages to fault in on every call,
-                # and a connection that only ever sees small records stays small
-                self._open_buf = bytearray(max(need, 1 << 16))
-            out = self._open_buf
+            out = _open_buffer(min(len(view), BULK_OPEN_MAX))
             consumed, produced, n, ctype, clen, _ok = _binding.records_open(
                 self._aead_name, self._key, self._iv, self.seq, MAX_ENCRYPTED, view, out
             )
