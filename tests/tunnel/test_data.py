@@ -1,0 +1,156 @@
+"""Bytes through a tunnel pair to an in-process echo service: integrity, half-close,
+full close, and the one log line per connection."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import socket
+import struct
+
+import pytest
+
+from pqe2ee.io.tunnel import Limits
+from tests.tunnel.util import (
+    EchoService,
+    fpr,
+    marker,
+    read_until_end,
+    roundtrip,
+    run,
+    tunnel_pair,
+)
+
+
+def test_big_payload_both_ways_and_one_log_line_each(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="pqe2ee.tunnel")
+    secret = marker("big")
+    payload = secret + os.urandom(8 * 1024 * 1024 + 3) + secret
+
+    async def main() -> None:
+        async with tunnel_pair() as pair:
+            got = await roundtrip(pair.entry, payload)
+            assert hashlib.sha256(got).digest() == hashlib.sha256(payload).digest()
+            assert pair.service.everything() == payload
+
+    run(main())
+    lines = [r.getMessage() for r in caplog.records if " conn=" in r.getMessage()]
+    assert len(lines) == 2  # one per end
+    server_line = next(line for line in lines if line.startswith("tunnel server"))
+    client_line = next(line for line in lines if line.startswith("tunnel client"))
+    assert f"peer={fpr('client').hex()}" in server_line
+    assert f"peer={fpr('server').hex()}" in client_line
+    for line in lines:
+        assert f"up={len(payload)} down={len(payload)}" in line
+        assert "suite=X25519MLKEM768+ed25519+" in line
+        assert line.endswith("end=closed")
+    assert not any(secret.decode() in r.getMessage() for r in caplog.records)
+
+
+def test_many_small_exchanges_on_one_connection() -> None:
+    async def main() -> None:
+        async with tunnel_pair() as pair:
+            reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
+            for i in range(300):
+                line = f"request {i} {'x' * (i % 97)}\n".encode()
+                writer.write(line)
+                await writer.drain()
+                assert await reader.readexactly(len(line)) == line
+            writer.close()
+            await writer.wait_closed()
+
+    run(main())
+
+
+def test_half_close_from_the_client_side() -> None:
+    """The app ends its stream; the service still answers; the answer arrives whole."""
+
+    async def main() -> None:
+        async with tunnel_pair() as pair:
+            reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
+            writer.write(b"all of the request")
+            await writer.drain()
+            writer.write_eof()
+            assert await reader.read() == b"all of the request"  # then the service's EOF
+            writer.close()
+
+    run(main())
+
+
+class _GreetThenHalfClose(EchoService):
+    """A service that speaks first, ends its side, and then still reads everything."""
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        got = bytearray()
+        self.received.append(got)
+        writer.write(b"hello, then my end of stream\n")
+        writer.write_eof()
+        while data := await reader.read(1 << 16):
+            got += data
+        writer.close()
+
+
+def test_half_close_from_the_service_side() -> None:
+    async def main() -> None:
+        service = _GreetThenHalfClose()
+        async with tunnel_pair(service=service) as pair:
+            reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
+            assert await reader.read() == b"hello, then my end of stream\n"  # EOF reached
+            writer.write(b"x" * 200_000)  # the other direction is still open
+            await writer.drain()
+            writer.write_eof()
+            writer.close()
+            await writer.wait_closed()
+            for _ in range(200):  # bounded: until the service has read it all
+                if service.received and len(service.received[0]) == 200_000:
+                    break
+                await asyncio.sleep(0.02)
+            assert bytes(service.received[0]) == b"x" * 200_000
+
+    run(main())
+
+
+class _Abrupt(EchoService):
+    """A service that reads one chunk, then resets the connection (RST, not FIN)."""
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.received.append(bytearray(await reader.read(100)))
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+
+def test_service_reset_is_passed_on_as_an_abort_not_a_clean_end() -> None:
+    async def main() -> None:
+        service = _Abrupt()
+        async with tunnel_pair(service=service) as pair:
+            reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
+            writer.write(b"ping")
+            await writer.drain()
+            assert await read_until_end(reader) in (b"", None)
+            writer.close()
+        server_end = pair.server.finished[-1]
+        assert not server_end.clean and server_end.end is not None
+        client_end = pair.client.finished[-1]
+        assert not client_end.clean
+        assert "truncated" in (client_end.end or "")  # the session had no close record
+
+    run(main())
+
+
+def test_idle_timeout_closes_a_quiet_connection() -> None:
+    async def main() -> None:
+        limits = Limits(idle_timeout=0.3)
+        async with tunnel_pair(server_limits=limits) as pair:
+            reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
+            writer.write(b"one")
+            await writer.drain()
+            assert await reader.readexactly(3) == b"one"
+            assert await read_until_end(reader) in (b"", None)  # then nothing: closed
+            writer.close()
+        assert pair.server.finished[-1].end is not None
+        assert pair.server.finished[-1].end.startswith("idle timeout")
+
+    run(main())
