@@ -83,8 +83,9 @@ class _Proc:
         assert self._port is not None, self.lines
         return self._port
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
+    def stop(self, sig: int | None = signal.SIGTERM, timeout: float = 30) -> int:
+        """Send ``sig`` (None: it was sent already) and wait for the exit status."""
+        if sig is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
         code = self.proc.wait(timeout)
         self._thread.join(10)
@@ -157,7 +158,7 @@ def test_sigterm_lets_an_open_connection_finish(keys: Path, service: int) -> Non
             while chunk := s.recv(100):
                 rest += chunk
             assert rest == b"after"
-        assert server.stop() == 0
+        assert server.stop(None) == 0
         assert any(line.endswith("end=closed") for line in server.conn_lines())
 
 
@@ -227,3 +228,19 @@ def test_server_settings_read_allowed_clients_from_a_known_peers_file(keys: Path
     assert settings.peer_names == {fp: "alice"}
     assert settings.listen.host == "::1" and settings.limits.idle_timeout is None
     assert settings.config.require_client_identity
+
+
+def test_a_second_signal_cuts_the_grace_period_short(keys: Path, service: int) -> None:
+    """Grace 60 s, beyond the 30 s the test waits: only the second signal ends it."""
+    with _pair(keys, service, "--grace", "60") as (server, client):
+        with socket.create_connection(("127.0.0.1", client.port), timeout=30) as s:
+            s.sendall(b"ping")
+            assert s.recv(100) == b"ping"
+            server.proc.send_signal(signal.SIGTERM)
+            for _ in range(500):  # bounded: until the server says it is shutting down
+                if any("shutting down" in line for line in server.lines):
+                    break
+                threading.Event().wait(0.02)
+            assert server.stop(signal.SIGTERM, timeout=30) == 0
+        assert client.stop() == 0
+    assert any("end=shutdown: cut by a second signal" in x for x in server.conn_lines())

@@ -96,8 +96,9 @@ def test_200_concurrent_connections_leave_nothing_behind() -> None:
 
     run(main(), timeout=120)
     print(f"\nload figures: {figures}")
-    assert figures["fds_after_1"] == figures["fds_before"]
-    assert figures["fds_after_2"] == figures["fds_before"]
+    # (other tests' sockets may be collected meanwhile: fewer is fine, more is a leak)
+    assert figures["fds_after_1"] <= figures["fds_before"]
+    assert figures["fds_after_2"] <= figures["fds_before"]
     assert figures["links"] == 0 and figures["connections"] == 0
     # One 4 MiB bulk-open buffer per session (see pqe2ee/io/tunnel/memory.py) would be
     # 400 x 4 MiB here; one 256 KiB read buffer kept per connection, 50 MiB a round.

@@ -139,9 +139,13 @@ async def tunnel_pair(
     server_limits: Limits | None = None,
     client_limits: Limits | None = None,
     server_policy: Policy | None = None,
+    forward: Endpoint | None = None,
 ) -> AsyncIterator[Pair]:
+    """A tunnel pair in front of ``service`` (default: a new echo service), or in front
+    of the real service at ``forward``."""
     service = service or EchoService()
-    forward = await service.start()
+    if forward is None:
+        forward = await service.start()
     server = TunnelServer(server_settings(forward, policy=server_policy, limits=server_limits))
     await server.start()
     client = TunnelClient(client_settings(server.address, limits=client_limits))

@@ -35,17 +35,28 @@ def _options(args: argparse.Namespace, role: str) -> dict[str, Any]:
 
 
 async def _serve(tunnel: Listener) -> None:
+    """Run until the first SIGINT/SIGTERM, then shut down with the grace period; a
+    second signal during the grace period cuts the open connections at once."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    shutdown: asyncio.Task[None] | None = None
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+        elif shutdown is not None:
+            tunnel.cut_now()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     await tunnel.start()
     print(f"pqe2ee: tunnel {tunnel.role} listening on {tunnel.address}", file=sys.stderr)
     sys.stderr.flush()
     try:
         await stop.wait()
     finally:
-        await tunnel.shutdown()
+        shutdown = asyncio.create_task(tunnel.shutdown())
+        await shutdown
         logging.getLogger("pqe2ee.tunnel").info("tunnel %s: stopped", tunnel.role)
 
 

@@ -50,6 +50,7 @@ class Listener:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._numbers = itertools.count(1)
         self._closing = False
+        self._cut = asyncio.Event()
 
     @property
     def address(self) -> Endpoint:
@@ -118,9 +119,13 @@ class Listener:
         else:
             raise exc
 
+    def cut_now(self) -> None:
+        """End the grace period of a running :meth:`shutdown` now."""
+        self._cut.set()
+
     async def shutdown(self, grace: float | None = None) -> None:
         """Stop accepting; let open connections finish for ``grace`` seconds (default:
-        the configured grace), then cut the rest."""
+        the configured grace, cut short by :meth:`cut_now`), then cut the rest."""
         grace = self.limits.grace if grace is None else grace
         self._closing = True
         if self._server is not None:
@@ -132,9 +137,20 @@ class Listener:
                 len(self._tasks),
                 grace,
             )
-            await asyncio.wait(set(self._tasks), timeout=grace)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + grace
+            while self._tasks and not self._cut.is_set():  # bounded by the deadline
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                cut = asyncio.create_task(self._cut.wait())
+                await asyncio.wait(
+                    {*self._tasks, cut}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+                cut.cancel()
+        reason = "cut by a second signal" if self._cut.is_set() else "grace period over"
         for link in list(self._links):
-            link.end("shutdown: grace period over")
+            link.end(f"shutdown: {reason}")
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=_SETTLE_TIMEOUT)
         for task in list(self._tasks):
