@@ -130,7 +130,7 @@ def path_to(kind: str, service: int, keys: Path) -> Iterator[int]:
     server += [f"--identity={keys / 'server.key'}", f"--allow={client_fpr}", "--grace=1"]
     client = [*pq, "client", f"--listen=127.0.0.1:{near}", f"--connect=127.0.0.1:{far}"]
     client += [f"--identity={keys / 'client.key'}", f"--peer={server_fpr}", "--grace=1"]
-    client += ["--max-handshakes=256", "--evict-after=30"]
+    client += ["--max-handshakes=256"]
     server += ["--max-handshakes=256", "--evict-after=30"]
     with _processes((server, far), (client, near)):
         yield near

@@ -98,12 +98,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--connect-timeout", type=float, metavar="S", help="default 10")
     p.add_argument("--max-connections", type=int, metavar="N", help="default 1024")
     p.add_argument("--max-handshakes", type=int, metavar="N", help="in flight; default 64")
-    p.add_argument(
-        "--evict-after",
-        type=float,
-        metavar="S",
-        help="a full handshake slot table evicts handshakes older than this (default 1)",
-    )
     p.add_argument("--grace", type=float, metavar="S", help="on SIGTERM/SIGINT; default 10")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.add_argument("-q", "--quiet", action="store_true", help="log only failed connections")
@@ -119,6 +113,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--forward", metavar="HOST:PORT", help="the service")
     p.add_argument("--allow", action="append", metavar="FPR", help="an allowed client (repeatable)")
     p.add_argument("--known-peers", metavar="FILE", help="allowed clients, NAME KIND FPR lines")
+    p.add_argument(
+        "--evict-after",
+        type=float,
+        metavar="S",
+        help="with every handshake slot taken, a newcomer evicts a handshake older than "
+        "this (default 1)",
+    )
     p.set_defaults(func=_cmd_server)
 
     p = roles.add_parser("client", help="accept plain connections, carry each in a session")

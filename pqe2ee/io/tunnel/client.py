@@ -24,6 +24,7 @@ class TunnelClient(Listener):
     ``settings.connect`` over a hybrid session."""
 
     role = "client"
+    evicting = False
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings.listen, settings.limits)

@@ -72,7 +72,8 @@ class Limits:
         evicts the oldest handshake that has held its slot for ``evict_after`` seconds,
         or else waits for a slot: silent half-open connections cannot hold the slots
         against clients that finish their handshake in milliseconds.
-    :param evict_after: see ``max_handshakes``.
+    :param evict_after: see ``max_handshakes`` (server only: the client end's handshakes
+        are its own outgoing ones, and only wait for a slot).
     :param grace: on SIGINT/SIGTERM, how long open connections may go on before they
         are cut.
     """
@@ -156,7 +157,7 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...]]] = {
     "connect_timeout": ((int, float), ("server", "client")),
     "max_connections": (int, ("server", "client")),
     "max_handshakes": (int, ("server", "client")),
-    "evict_after": ((int, float), ("server", "client")),
+    "evict_after": ((int, float), ("server",)),
     "grace": ((int, float), ("server", "client")),
 }
 _PATHS = ("identity", "passphrase_file", "known_peers")

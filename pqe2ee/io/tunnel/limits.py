@@ -59,6 +59,10 @@ class HandshakeSlots:
             timeout = None if self.evict_after is None else self.evict_after - age
             try:
                 await asyncio.wait([waiter], timeout=timeout)
+            except BaseException:
+                if waiter.done():  # a release woke this waiter: hand the wake on
+                    self._wake_one()
+                raise
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
@@ -67,7 +71,10 @@ class HandshakeSlots:
     def release(self, key: object) -> None:
         """Give the slot back (harmless if it was evicted or never taken)."""
         if self._holders.pop(key, None) is not None:
-            for waiter in self._waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-                    break
+            self._wake_one()
+
+    def _wake_one(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+                return

@@ -39,11 +39,16 @@ class Listener:
     """
 
     role = "?"
+    #: Whether a newcomer may evict an old handshake (the server's defence against
+    #: silent connections; the client end's handshakes are its own, outgoing ones).
+    evicting = True
 
     def __init__(self, listen: Endpoint, limits: Limits) -> None:
         self.listen = listen
         self.limits = limits
-        self.slots = HandshakeSlots(limits.max_handshakes, limits.evict_after)
+        self.slots = HandshakeSlots(
+            limits.max_handshakes, limits.evict_after if self.evicting else None
+        )
         self.finished: collections.deque[ConnectionRecord] = collections.deque(maxlen=100_000)
         self._server: asyncio.Server | None = None
         self._links: set[Link] = set()
