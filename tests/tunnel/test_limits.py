@@ -12,7 +12,7 @@ from tests.tunnel.util import read_until_end, roundtrip, run, tunnel_pair
 
 def test_slots_wait_while_holders_are_young_and_evict_old_ones() -> None:
     async def main() -> None:
-        slots = HandshakeSlots(2, evict_after=0.2)
+        slots = HandshakeSlots(2, evict_after=0.5)
         evicted: list[str] = []
         await slots.acquire("a", lambda: evicted.append("a"))
         await slots.acquire("b", lambda: evicted.append("b"))
@@ -78,7 +78,7 @@ def test_flood_of_silent_connections_cannot_hold_the_handshake_slots() -> None:
     and to it) instead of holding them until they time out."""
 
     async def main() -> None:
-        limits = Limits(handshake_timeout=30, max_handshakes=4, evict_after=0.2)
+        limits = Limits(handshake_timeout=30, max_handshakes=4, evict_after=0.5)
         async with tunnel_pair(server_limits=limits) as pair:
             silent = await _silent(pair.server.address, 40)
             peak = 0

@@ -210,7 +210,7 @@ def test_client_that_stops_mid_handshake_times_out() -> None:
     secret = marker("stall")
 
     async def main() -> None:
-        limits = Limits(handshake_timeout=0.5)
+        limits = Limits(handshake_timeout=2)
         async with tunnel_pair(server_limits=limits) as pair:
             async with good_connection(pair):
                 server = pair.server.address
