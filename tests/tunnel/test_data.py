@@ -4,6 +4,7 @@ full close, and the one log line per connection."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import os
@@ -12,14 +13,16 @@ import struct
 
 import pytest
 
-from pqe2ee.io.tunnel import Limits
+from pqe2ee.io.tunnel import Endpoint, Limits, TunnelClient, TunnelServer
 from tests.tunnel.util import (
     EchoService,
+    client_settings,
     fpr,
     marker,
     read_until_end,
     roundtrip,
     run,
+    server_settings,
     tunnel_pair,
 )
 
@@ -152,3 +155,47 @@ def test_idle_timeout_closes_a_quiet_connection() -> None:
         assert "truncated" not in (pair.client.finished[-1].end or "")
 
     run(main())
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback (::1) here")
+def test_ipv6_loopback_and_known_peer_names_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="pqe2ee.tunnel")
+
+    async def main() -> None:
+        service = EchoService()
+        forward = await service.start()
+        settings = server_settings(forward)
+        server = TunnelServer(
+            dataclasses.replace(
+                settings,
+                listen=Endpoint("::1", 0),
+                peer_names={fpr("client"): "alice"},
+            )
+        )
+        await server.start()
+        assert server.address.host == "::1"
+        client = TunnelClient(
+            dataclasses.replace(client_settings(server.address), listen=Endpoint("::1", 0))
+        )
+        await client.start()
+        assert str(client.address).startswith("[::1]:")
+        assert await roundtrip(client.address, b"over ::1") == b"over ::1"
+        await client.shutdown(grace=5)
+        await server.shutdown(grace=5)
+        await service.close()
+
+    run(main())
+    (line,) = [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("tunnel server conn=")
+    ]
+    assert f"peer={fpr('client').hex()}(alice)" in line
+    assert "from=[::1]:" in line
