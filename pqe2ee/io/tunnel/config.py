@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pqe2ee.handshake import Config, Policy, load_identity, parse_fingerprint
+from pqe2ee.handshake import Config, Identity, Policy, load_identity, parse_fingerprint
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 
 __all__ = [
@@ -230,7 +230,7 @@ def _require(options: Mapping[str, Any], *keys: str) -> None:
         raise ValueError(f"missing {flags} (on the command line or in --config)")
 
 
-def _identity(options: Mapping[str, Any]) -> Any:
+def _identity(options: Mapping[str, Any]) -> Identity:
     passphrase = None
     if options.get("passphrase_file"):
         passphrase = Path(options["passphrase_file"]).read_text().rstrip("\n")

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
-import socket
 from typing import Any
 
 from pqe2ee.exceptions import RemoteProtocolError
@@ -49,7 +47,8 @@ class Listener:
         self.slots = HandshakeSlots(
             limits.max_handshakes, limits.evict_after if self.evicting else None
         )
-        self.finished: collections.deque[ConnectionRecord] = collections.deque(maxlen=100_000)
+        #: The records of the last 1024 connections that ended (what their log lines say).
+        self.finished: collections.deque[ConnectionRecord] = collections.deque(maxlen=1024)
         self._server: asyncio.Server | None = None
         self._links: set[Link] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -80,10 +79,6 @@ class Listener:
         record = ConnectionRecord(self.role, next(self._numbers), _address(writer))
         link = Link(record, self.limits.idle_timeout)
         link.attach(writer)
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._tasks.add(task)
         try:
             if self._closing:
