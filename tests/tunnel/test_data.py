@@ -199,3 +199,52 @@ def test_ipv6_loopback_and_known_peer_names_in_the_log(caplog: pytest.LogCapture
     ]
     assert f"peer={fpr('client').hex()}(alice)" in line
     assert "from=[::1]:" in line
+
+
+class _Firehose(EchoService):
+    """A service that pushes 1 MiB chunks until the connection stops taking them."""
+
+    sent = 0
+    stopped: asyncio.Event | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.received.append(bytearray())
+        chunk = b"\xa5" * (1 << 20)
+        try:
+            for _ in range(256):  # at most 256 MiB
+                writer.write(chunk)
+                self.sent += len(chunk)
+                try:
+                    await asyncio.wait_for(writer.drain(), 2)
+                except TimeoutError:
+                    break  # the far end stopped reading, and the tunnel passed that on
+        finally:
+            assert self.stopped is not None
+            self.stopped.set()
+        writer.write_eof()
+        await writer.drain()
+        await reader.read()
+        writer.close()
+
+
+def test_a_reader_that_stops_holds_the_service_back() -> None:
+    """Backpressure goes through both ends: the tunnel does not buffer what the app is
+    not reading, so the service's writes block after a few socket buffers' worth."""
+
+    async def main() -> None:
+        service = _Firehose()
+        service.stopped = asyncio.Event()
+        async with tunnel_pair(service=service) as pair:
+            reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
+            async with asyncio.timeout(60):
+                await service.stopped.wait()
+            held = service.sent
+            assert held < 64 << 20  # without backpressure all 256 MiB would be taken
+            total = 0
+            while chunk := await reader.read(1 << 20):  # now read it all: nothing lost
+                assert chunk.count(0xA5) == len(chunk)
+                total += len(chunk)
+            assert total == held
+            writer.close()
+
+    run(main(), timeout=90)
