@@ -69,8 +69,11 @@ class Listener:
 
     async def start(self) -> None:
         """Bind and start accepting."""
+        # A burst of connects beyond the listen backlog waits a SYN retry (a second or
+        # more) in the kernel: size the backlog to the connection limit.
+        backlog = max(100, min(self.limits.max_connections, 4096))
         self._server = await asyncio.start_server(
-            self._on_connect, self.listen.host, self.listen.port, reuse_address=True
+            self._on_connect, self.listen.host, self.listen.port, backlog=backlog
         )
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
