@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 CORE_SRC := $(wildcard csrc/*.c csrc/*.h csrc/internal/*.h) csrc/build_core.py pqe2ee/_version.py
 CORE_STAMP := $(VENV)/.core-built
 
-.PHONY: all setup build test pytest lint typecheck demo bench clean sanitize bench-stream
+.PHONY: all setup build test pytest lint typecheck demo bench clean sanitize bench-stream bench-tunnel
 
 all: build
 
@@ -82,6 +82,11 @@ bench: build
 # several minutes; prints the table recorded in docs/performance-stream.md.
 bench-stream: build
 	$(PY) bench/stream_speed.py
+
+# redis-benchmark and pgbench direct, through a plain relay pair and through the tunnel,
+# interleaved, 3 rounds: a few minutes; prints the table in docs/performance-tunnel.md.
+bench-tunnel: build
+	$(PY) bench/tunnel_speed.py
 
 clean:
 	rm -rf build *.egg-info pqe2ee/_core*.so pqe2ee/_core.c $(CORE_STAMP)

@@ -115,8 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from pqe2ee.bench.cli import register as register_bench
     from pqe2ee.io.netcat import register as register_sessions
+    from pqe2ee.io.tunnel.cli import register as register_tunnel
 
     register_sessions(sub)
+    register_tunnel(sub)
     register_bench(sub)
     register_age(sub)
     return parser

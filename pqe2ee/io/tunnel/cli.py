@@ -1,0 +1,131 @@
+"""``pqe2ee tunnel server|client``: the tunnel as a long-running command.
+
+Options come from flags or a ``--config`` TOML file (flags win).  The process logs one
+line per connection on stderr and stops on SIGINT/SIGTERM: it closes the listening
+socket at once, lets open connections finish for the grace period, then cuts the rest
+and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any
+
+from pqe2ee.handshake.suites import KEM_IDS, MODES
+from pqe2ee.io.tunnel.client import TunnelClient
+from pqe2ee.io.tunnel.config import client_settings, load_toml, server_settings
+from pqe2ee.io.tunnel.listener import Listener
+from pqe2ee.io.tunnel.server import TunnelServer
+
+__all__ = ["register"]
+
+
+def _options(args: argparse.Namespace, role: str) -> dict[str, Any]:
+    options: dict[str, Any] = load_toml(args.config, role) if args.config else {}
+    for key, value in vars(args).items():
+        if key in ("config", "func", "command", "tunnel_role", "verbose", "quiet"):
+            continue
+        if value is not None and value != []:
+            options[key] = value
+    return options
+
+
+async def _serve(tunnel: Listener) -> None:
+    """Run until the first SIGINT/SIGTERM, then shut down with the grace period; a
+    second signal during the grace period cuts the open connections at once."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    shutdown: asyncio.Task[None] | None = None
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+        elif shutdown is not None:
+            tunnel.cut_now()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    await tunnel.start()
+    print(f"pqe2ee: tunnel {tunnel.role} listening on {tunnel.address}", file=sys.stderr)
+    sys.stderr.flush()
+    try:
+        await stop.wait()
+    finally:
+        shutdown = asyncio.create_task(tunnel.shutdown())
+        await shutdown
+        logging.getLogger("pqe2ee.tunnel").info("tunnel %s: stopped", tunnel.role)
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("pqe2ee.tunnel")
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _cmd_server(args: argparse.Namespace, _console: object) -> int:
+    settings = server_settings(_options(args, "server"))
+    _setup_logging(args)
+    asyncio.run(_serve(TunnelServer(settings)))
+    return 0
+
+
+def _cmd_client(args: argparse.Namespace, _console: object) -> int:
+    settings = client_settings(_options(args, "client"))
+    _setup_logging(args)
+    asyncio.run(_serve(TunnelClient(settings)))
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="TOML file with these options (flags win)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="where to accept connections")
+    p.add_argument("--identity", metavar="FILE", help="this end's private identity file")
+    p.add_argument("--passphrase-file", metavar="FILE", help="the identity's passphrase")
+    p.add_argument("--mode", choices=MODES, help="only this key-exchange mode")
+    p.add_argument("--kem", choices=list(KEM_IDS), help="only this KEM (with --mode)")
+    p.add_argument(
+        "--require-pq", action="store_true", default=None, help="refuse suites without ML-KEM"
+    )
+    p.add_argument("--handshake-timeout", type=float, metavar="S", help="default 10")
+    p.add_argument("--idle-timeout", type=float, metavar="S", help="default 300; 0: none")
+    p.add_argument("--connect-timeout", type=float, metavar="S", help="default 10")
+    p.add_argument("--max-connections", type=int, metavar="N", help="default 1024")
+    p.add_argument("--max-handshakes", type=int, metavar="N", help="in flight; default 64")
+    p.add_argument("--grace", type=float, metavar="S", help="on SIGTERM/SIGINT; default 10")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-q", "--quiet", action="store_true", help="log only failed connections")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``pqe2ee tunnel server|client`` to the top-level parser."""
+    tunnel = sub.add_parser("tunnel", help="wrap a TCP service in hybrid post-quantum sessions")
+    roles = tunnel.add_subparsers(dest="tunnel_role", required=True)
+
+    p = roles.add_parser("server", help="accept sessions, forward plaintext to the service")
+    _common(p)
+    p.add_argument("--forward", metavar="HOST:PORT", help="the service")
+    p.add_argument("--allow", action="append", metavar="FPR", help="an allowed client (repeatable)")
+    p.add_argument("--known-peers", metavar="FILE", help="allowed clients, NAME KIND FPR lines")
+    p.add_argument(
+        "--evict-after",
+        type=float,
+        metavar="S",
+        help="with every handshake slot taken, a newcomer evicts a handshake older than "
+        "this (default 1)",
+    )
+    p.set_defaults(func=_cmd_server)
+
+    p = roles.add_parser("client", help="accept plain connections, carry each in a session")
+    _common(p)
+    p.add_argument("--connect", metavar="HOST:PORT", help="the tunnel server")
+    p.add_argument(
+        "--peer", action="append", metavar="FPR", help="the server's fingerprint (repeatable)"
+    )
+    p.set_defaults(func=_cmd_client)

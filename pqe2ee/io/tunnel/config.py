@@ -1,0 +1,302 @@
+"""Tunnel settings: addresses, limits, the handshake configuration, and the TOML file.
+
+Every option can come from the command line or from a ``--config`` TOML file (flat keys,
+optionally inside a ``[server]`` or ``[client]`` table that overrides the flat ones for
+that role).  A flag given on the command line wins over the file.  Relative paths in the
+file are relative to the file.  The server refuses to start without at least one allowed
+client (``allow`` or ``known_peers``): a tunnel that lets anyone through would put the
+service on the network with encryption but without access control.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pqe2ee.handshake import Config, Identity, Policy, load_identity, parse_fingerprint
+from pqe2ee.handshake.suites import KEM_IDS, MODES
+
+__all__ = [
+    "ClientSettings",
+    "Endpoint",
+    "Limits",
+    "ServerSettings",
+    "client_settings",
+    "load_toml",
+    "parse_endpoint",
+    "read_allowed_peers",
+    "server_settings",
+]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A TCP address: ``host`` (name, IPv4 or IPv6 without brackets) and ``port``."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_endpoint(text: str) -> Endpoint:
+    """Read ``HOST:PORT`` or ``[IPV6]:PORT``.
+
+    :raises ValueError: no port, or a port outside 0..65535.
+    """
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"want HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return Endpoint(host, int(port))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Timeouts (seconds) and counts that bound what one peer, or many, can hold.
+
+    :param handshake_timeout: from accept to a finished handshake, waiting for a
+        handshake slot included.
+    :param idle_timeout: a connection with no byte either way for this long is closed
+        (``None``: never).
+    :param connect_timeout: to reach the service (server) or the tunnel server (client).
+    :param max_connections: open connections, handshaking ones included; beyond it a new
+        connection is closed at once.
+    :param max_handshakes: handshakes in flight.  When all slots are taken, a newcomer
+        evicts the oldest handshake that has held its slot for ``evict_after`` seconds,
+        or else waits for a slot: silent half-open connections cannot hold the slots
+        against clients that finish their handshake in milliseconds.
+    :param evict_after: see ``max_handshakes`` (server only: the client end's handshakes
+        are its own outgoing ones, and only wait for a slot).
+    :param grace: on SIGINT/SIGTERM, how long open connections may go on before they
+        are cut.
+    """
+
+    handshake_timeout: float = 10.0
+    idle_timeout: float | None = 300.0
+    connect_timeout: float = 10.0
+    max_connections: int = 1024
+    max_handshakes: int = 64
+    evict_after: float = 1.0
+    grace: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("handshake_timeout", "connect_timeout", "evict_after"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        if self.idle_timeout is not None and not self.idle_timeout > 0:
+            raise ValueError("idle_timeout must be positive (or None: no idle timeout)")
+        if self.grace < 0:
+            raise ValueError("grace must be zero or positive")
+        if self.max_connections < 1 or self.max_handshakes < 1:
+            raise ValueError("max_connections and max_handshakes must be at least 1")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The server end: accept sessions on ``listen``, forward plaintext to ``forward``.
+
+    ``config`` must pin the allowed clients (``peer_fingerprints``) and set
+    ``require_client_identity``, so that an unknown client fails inside the handshake,
+    before the service is even connected to.  ``peer_names`` labels fingerprints in logs.
+    """
+
+    listen: Endpoint
+    forward: Endpoint
+    config: Config
+    limits: Limits = field(default_factory=Limits)
+    peer_names: Mapping[bytes, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.config.peer_fingerprints or not self.config.require_client_identity:
+            raise ValueError(
+                "a tunnel server needs allowed clients: give --allow FPR or --known-peers FILE"
+            )
+        self.config.check_for("server")
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """The client end: accept plain connections on ``listen``, carry each over its own
+    session to the tunnel server at ``connect``, whose identity ``config`` pins."""
+
+    listen: Endpoint
+    connect: Endpoint
+    config: Config
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        if not self.config.peer_fingerprints:
+            raise ValueError("a tunnel client needs the server's fingerprint: give --peer FPR")
+        if self.config.identity is None:
+            raise ValueError("a tunnel client needs an identity: give --identity FILE")
+
+
+# ---------------------------------------------------------------------- options
+#: option name -> (type, roles); the TOML keys and the flags' dest names are the same.
+OPTIONS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...]]] = {
+    "listen": (str, ("server", "client")),
+    "forward": (str, ("server",)),
+    "connect": (str, ("client",)),
+    "identity": (str, ("server", "client")),
+    "passphrase_file": (str, ("server", "client")),
+    "allow": (list, ("server",)),
+    "known_peers": (str, ("server",)),
+    "peer": (list, ("client",)),
+    "mode": (str, ("server", "client")),
+    "kem": (str, ("server", "client")),
+    "require_pq": (bool, ("server", "client")),
+    "handshake_timeout": ((int, float), ("server", "client")),
+    "idle_timeout": ((int, float), ("server", "client")),
+    "connect_timeout": ((int, float), ("server", "client")),
+    "max_connections": (int, ("server", "client")),
+    "max_handshakes": (int, ("server", "client")),
+    "evict_after": ((int, float), ("server",)),
+    "grace": ((int, float), ("server", "client")),
+}
+_PATHS = ("identity", "passphrase_file", "known_peers")
+
+
+def load_toml(path: str | os.PathLike[str], role: str) -> dict[str, Any]:
+    """The options in a TOML file for ``role``, relative paths made absolute.
+
+    :raises ValueError: unreadable TOML, an unknown key, or a value of the wrong type
+        (the message names the file and the key).
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    merged = {k: v for k, v in data.items() if k not in ("server", "client")}
+    section = data.get(role, {})
+    if not isinstance(section, dict):
+        raise ValueError(f"{path}: [{role}] must be a table")
+    merged.update(section)
+    for key, value in merged.items():
+        if key not in OPTIONS:
+            raise ValueError(f"{path}: unknown key {key!r}; known: {', '.join(OPTIONS)}")
+        kind, roles = OPTIONS[key]
+        if role not in roles:
+            raise ValueError(f"{path}: {key!r} is not an option of the tunnel {role}")
+        if kind is list and isinstance(value, str):
+            merged[key] = value = [value]
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+            raise ValueError(f"{path}: {key!r} has the wrong type ({type(value).__name__})")
+        if key in _PATHS:
+            merged[key] = str(path.parent / str(value))
+    return merged
+
+
+def _policy(options: Mapping[str, Any]) -> Policy:
+    mode, kem, require_pq = options.get("mode"), options.get("kem"), options.get("require_pq")
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+    if kem is not None and kem not in KEM_IDS:
+        raise ValueError(f"unknown KEM {kem!r}; choose from {', '.join(KEM_IDS)}")
+    if mode:
+        return Policy.for_mode(mode, kem=kem, require_pq=bool(require_pq))
+    if kem:
+        raise ValueError("kem needs mode")
+    return Policy(require_pq=bool(require_pq))
+
+
+def _limits(options: Mapping[str, Any]) -> Limits:
+    names = (
+        "handshake_timeout",
+        "idle_timeout",
+        "connect_timeout",
+        "max_connections",
+        "max_handshakes",
+        "evict_after",
+        "grace",
+    )
+    given = {n: options[n] for n in names if options.get(n) is not None}
+    if given.get("idle_timeout") == 0:
+        given["idle_timeout"] = None  # 0 in a file or a flag: no idle timeout
+    return Limits(**given)
+
+
+def _require(options: Mapping[str, Any], *keys: str) -> None:
+    missing = [k for k in keys if not options.get(k)]
+    if missing:
+        flags = ", ".join("--" + k.replace("_", "-") for k in missing)
+        raise ValueError(f"missing {flags} (on the command line or in --config)")
+
+
+def _identity(options: Mapping[str, Any]) -> Identity:
+    passphrase = None
+    if options.get("passphrase_file"):
+        passphrase = Path(options["passphrase_file"]).read_text().rstrip("\n")
+    elif os.environ.get("PQE2EE_PASSPHRASE"):
+        passphrase = os.environ["PQE2EE_PASSPHRASE"]
+    return load_identity(options["identity"], passphrase=passphrase)
+
+
+def read_allowed_peers(path: str | os.PathLike[str]) -> dict[bytes, str]:
+    """Fingerprint -> name from a known-peers file (``NAME KIND FINGERPRINT`` lines).
+
+    The server uses the file as an allow list, never with trust on first use: an
+    unknown client is refused, not recorded.
+
+    :raises ValueError: a malformed line (the message names the file and line).
+    """
+    path = Path(path)
+    out: dict[bytes, str] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split(maxsplit=2)
+        if len(parts) != 3:
+            raise ValueError(f"{path}:{number}: want 'NAME KIND FINGERPRINT'")
+        try:
+            out.setdefault(parse_fingerprint(parts[2]), parts[0])
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from None
+    return out
+
+
+def server_settings(options: Mapping[str, Any]) -> ServerSettings:
+    """Settings of a tunnel server from merged options (flags over file)."""
+    _require(options, "listen", "forward", "identity")
+    names: dict[bytes, str] = {}
+    if options.get("known_peers"):
+        names.update(read_allowed_peers(options["known_peers"]))
+    for fpr in options.get("allow") or []:
+        names.setdefault(parse_fingerprint(fpr), "")
+    config = Config(
+        identity=_identity(options),
+        policy=_policy(options),
+        peer_fingerprints=frozenset(names),
+        require_client_identity=True,
+    )
+    return ServerSettings(
+        listen=parse_endpoint(options["listen"]),
+        forward=parse_endpoint(options["forward"]),
+        config=config,
+        limits=_limits(options),
+        peer_names={fp: name for fp, name in names.items() if name},
+    )
+
+
+def client_settings(options: Mapping[str, Any]) -> ClientSettings:
+    """Settings of a tunnel client from merged options (flags over file)."""
+    _require(options, "listen", "connect", "identity", "peer")
+    config = Config(
+        identity=_identity(options),
+        policy=_policy(options),
+        peer_fingerprints=frozenset(parse_fingerprint(p) for p in options["peer"]),
+    )
+    return ClientSettings(
+        listen=parse_endpoint(options["listen"]),
+        connect=parse_endpoint(options["connect"]),
+        config=config,
+        limits=_limits(options),
+    )

@@ -1,0 +1,80 @@
+"""The server end: sessions in, plaintext out to the service.
+
+The handshake requires the client's identity and pins the allowed fingerprints, so an
+unknown client fails inside the handshake (alert ``identity refused``), before this end
+has even connected to the service: the service never sees a byte from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pqe2ee.io import aio
+from pqe2ee.io.tunnel.config import ServerSettings
+from pqe2ee.io.tunnel.listener import Listener
+from pqe2ee.io.tunnel.memory import share_open_buffer
+from pqe2ee.io.tunnel.pump import Link
+from pqe2ee.io.tunnel.record import LOGGER, describe
+
+__all__ = ["TunnelServer"]
+
+
+class TunnelServer(Listener):
+    """Accept hybrid sessions on ``settings.listen``; forward each to ``settings.forward``.
+
+    >>> async with TunnelServer(settings) as server:   # doctest: +SKIP
+    ...     print(server.address)
+    """
+
+    role = "server"
+
+    def __init__(self, settings: ServerSettings) -> None:
+        super().__init__(settings.listen, settings.limits)
+        self.settings = settings
+
+    async def start(self) -> None:
+        await super().start()
+        LOGGER.info(
+            "tunnel server: listening on %s, forwarding to %s, %d allowed clients",
+            self.address,
+            self.settings.forward,
+            len(self.settings.config.peer_fingerprints),
+        )
+
+    async def handle(
+        self, link: Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        limits = self.limits
+        try:
+            async with asyncio.timeout_at(loop.time() + limits.handshake_timeout):
+                await self._handshake_slot(link)
+                try:
+                    secure = await aio.wrap_streams(
+                        reader,
+                        writer,
+                        self.settings.config,
+                        server_side=True,
+                        handshake_timeout=None,
+                    )
+                finally:
+                    self.slots.release(link)
+        except Exception as exc:
+            self.handshake_failure(link, exc)
+            return
+        s_reader, s_writer = secure
+        share_open_buffer(s_reader)
+        self.note_session(link, s_writer.suite, s_writer.peer_identity)
+        peer = s_writer.peer_identity
+        name = self.settings.peer_names.get(peer.fingerprint()) if peer else None
+        if name:
+            link.record.peer += f"({name})"
+        forward = self.settings.forward
+        try:
+            async with asyncio.timeout(limits.connect_timeout):
+                p_reader, p_writer = await asyncio.open_connection(forward.host, forward.port)
+        except (OSError, TimeoutError) as exc:
+            link.end(f"service {forward} unreachable: {describe(exc)}")
+            return
+        link.attach(p_writer)
+        await link.splice(s_reader, p_writer, p_reader, s_writer, names=("tunnel", "service"))

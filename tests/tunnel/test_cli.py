@@ -1,0 +1,246 @@
+"""``pqe2ee tunnel server|client`` as real processes: flags, a TOML file, refusals of
+bad settings, and SIGTERM with its grace period."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pqe2ee.io.tunnel import load_toml, parse_endpoint, server_settings
+from tests.tunnel.util import identity
+
+PQE2EE = [sys.executable, "-m", "pqe2ee"]
+
+
+class _Echo(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        with contextlib.suppress(OSError):
+            while data := sock.recv(65536):
+                sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def service() -> Iterator[int]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Path:
+    from pqe2ee.handshake import save_identity
+
+    save_identity(identity("server"), tmp_path / "server.key")
+    save_identity(identity("client"), tmp_path / "client.key")
+    return tmp_path
+
+
+def _fp(name: str) -> str:
+    return identity(name).public().fingerprint_hex()
+
+
+class _Proc:
+    """A tunnel process; its stderr is collected by a thread."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [*PQE2EE, "tunnel", *args], stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
+        self.lines: list[str] = []
+        self._port: int | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            line = raw.decode(errors="replace").rstrip("\n")
+            self.lines.append(line)
+            if line.startswith("pqe2ee: tunnel") and " listening on " in line:
+                self._port = parse_endpoint(line.rsplit(" ", 1)[1]).port
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def port(self) -> int:
+        assert self._ready.wait(30), self.lines
+        assert self._port is not None, self.lines
+        return self._port
+
+    def stop(self, sig: int | None = signal.SIGTERM, timeout: float = 30) -> int:
+        """Send ``sig`` (None: it was sent already) and wait for the exit status."""
+        if sig is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self._thread.join(10)
+        return code
+
+    def conn_lines(self) -> list[str]:
+        return [line for line in self.lines if " conn=" in line]
+
+
+@contextlib.contextmanager
+def _pair(keys: Path, service: int, *server_extra: str) -> Iterator[tuple[_Proc, _Proc]]:
+    config = keys / "server.toml"
+    config.write_text(
+        f'listen = "127.0.0.1:0"\nforward = "127.0.0.1:{service}"\nidentity = "server.key"\n'
+        f'allow = ["{_fp("client")}"]\n[server]\nrequire_pq = true\n'
+    )
+    server = _Proc("server", "--config", str(config), *server_extra)
+    client = _Proc(
+        "client",
+        "--listen=127.0.0.1:0",
+        f"--connect=127.0.0.1:{server.port}",
+        f"--identity={keys / 'client.key'}",
+        f"--peer={_fp('server')}",
+    )
+    try:
+        yield server, client
+    finally:
+        for proc in (client, server):
+            if proc.proc.poll() is None:
+                proc.proc.kill()
+                proc.proc.wait(10)
+
+
+def _talk(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_processes_carry_data_and_stop_cleanly(keys: Path, service: int) -> None:
+    with _pair(keys, service) as (server, client):
+        assert _talk(client.port, b"hello through processes") == b"hello through processes"
+        assert client.stop() == 0
+        assert server.stop() == 0
+    for proc, peer in ((server, "client"), (client, "server")):
+        (line,) = proc.conn_lines()
+        assert f"peer={identity(peer).public().fingerprint().hex()}" in line
+        assert "up=23 down=23" in line and line.endswith("end=closed")
+        assert "hello" not in "\n".join(proc.lines)
+        assert any(line.endswith("stopped") for line in proc.lines)
+
+
+def test_sigterm_lets_an_open_connection_finish(keys: Path, service: int) -> None:
+    with _pair(keys, service, "--grace", "20") as (server, client):
+        with socket.create_connection(("127.0.0.1", client.port), timeout=30) as s:
+            s.sendall(b"before;")
+            assert s.recv(100) == b"before;"
+            server.proc.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionRefusedError):  # bounded: the listener goes first
+                for _ in range(200):
+                    socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+                    threading.Event().wait(0.02)
+            s.sendall(b"after")  # the open connection still works
+            s.shutdown(socket.SHUT_WR)
+            rest = b""
+            while chunk := s.recv(100):
+                rest += chunk
+            assert rest == b"after"
+        assert server.stop(None) == 0
+        assert any(line.endswith("end=closed") for line in server.conn_lines())
+
+
+def test_sigterm_cuts_what_outlives_the_grace_period(keys: Path, service: int) -> None:
+    with _pair(keys, service, "--grace", "0.5") as (server, client):
+        with socket.create_connection(("127.0.0.1", client.port), timeout=30) as s:
+            s.sendall(b"ping")
+            assert s.recv(100) == b"ping"
+            assert server.stop(signal.SIGINT) == 0  # returns once the grace is over
+            with contextlib.suppress(ConnectionError):
+                assert s.recv(100) == b""  # cut
+        assert client.stop() == 0
+    assert any("end=shutdown: grace period over" in line for line in server.conn_lines())
+    assert any("truncated" in line for line in client.conn_lines())
+
+
+def test_bad_settings_fail_at_once_with_one_line(keys: Path, tmp_path: Path) -> None:
+    key = str(keys / "server.key")
+    base = ["tunnel", "server", "--listen=127.0.0.1:0", "--forward=127.0.0.1:1"]
+    out = subprocess.run([*PQE2EE, *base, "--identity", key], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "a tunnel server needs allowed clients" in out.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text('listen = "127.0.0.1:0"\nlisten_port = 5\n')
+    out = subprocess.run(
+        [*PQE2EE, "tunnel", "client", "--config", str(bad)], capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "unknown key 'listen_port'" in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+def test_toml_role_tables_relative_paths_and_types(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        'identity = "keys/me.key"\nmax_handshakes = 8\n'
+        '[server]\nmax_handshakes = 16\nallow = "ab" \n[client]\npeer = ["cd"]\n'
+    )
+    server = load_toml(path, "server")
+    assert server == {
+        "identity": str(tmp_path / "keys/me.key"),
+        "max_handshakes": 16,
+        "allow": ["ab"],
+    }
+    assert load_toml(path, "client")["max_handshakes"] == 8
+    path.write_text("max_handshakes = true\n")
+    with pytest.raises(ValueError, match="'max_handshakes' has the wrong type"):
+        load_toml(path, "server")
+    path.write_text('peer = "x"\n')
+    with pytest.raises(ValueError, match="'peer' is not an option of the tunnel server"):
+        load_toml(path, "server")
+
+
+def test_server_settings_read_allowed_clients_from_a_known_peers_file(keys: Path) -> None:
+    peers = keys / "clients"
+    peers.write_text(f"# allowed\nalice ed25519 {_fp('client')}\n")
+    settings = server_settings(
+        {
+            "listen": "[::1]:0",
+            "forward": "127.0.0.1:6379",
+            "identity": str(keys / "server.key"),
+            "known_peers": str(peers),
+            "idle_timeout": 0,
+        }
+    )
+    fp = identity("client").public().fingerprint()
+    assert settings.config.peer_fingerprints == {fp}
+    assert settings.peer_names == {fp: "alice"}
+    assert settings.listen.host == "::1" and settings.limits.idle_timeout is None
+    assert settings.config.require_client_identity
+
+
+def test_a_second_signal_cuts_the_grace_period_short(keys: Path, service: int) -> None:
+    """Grace 60 s, beyond the 30 s the test waits: only the second signal ends it."""
+    with _pair(keys, service, "--grace", "60") as (server, client):
+        with socket.create_connection(("127.0.0.1", client.port), timeout=30) as s:
+            s.sendall(b"ping")
+            assert s.recv(100) == b"ping"
+            server.proc.send_signal(signal.SIGTERM)
+            for _ in range(500):  # bounded: until the server says it is shutting down
+                if any("shutting down" in line for line in server.lines):
+                    break
+                threading.Event().wait(0.02)
+            assert server.stop(signal.SIGTERM, timeout=30) == 0
+        assert client.stop() == 0
+    assert any("end=shutdown: cut by a second signal" in x for x in server.conn_lines())
