@@ -41,6 +41,13 @@ class KnownPeers:
                 raise InvalidInput(f"{self.path}:{number}: {exc}") from None
         return entries
 
+    def entries(self) -> dict[str, bytes]:
+        """Every name in the file and its fingerprint (the first line for a name wins).
+
+        :raises InvalidInput: a malformed line (the message names the file and line).
+        """
+        return {name: fp for name, (_, _, fp) in self._entries().items()}
+
     def lookup(self, name: str) -> bytes | None:
         """The fingerprint recorded for ``name``, if any."""
         entry = self._entries().get(name)

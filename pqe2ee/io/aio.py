@@ -60,17 +60,23 @@ class _Session:
                 raise RemoteProtocolError(f"unexpected event {event!r} during the handshake")
             self.conn.receive_data(await self.raw_reader.read(_READ_SIZE))
 
-    async def fill(self) -> None:
-        """Wait for at least one more byte of plaintext, or the peer's close."""
-        while not self.buffer and not self.peer_closed:
+    async def next_chunk(self) -> bytes:
+        """The next record's worth of plaintext, or ``b""`` once the peer has closed."""
+        while not self.peer_closed:
             event = self.conn.next_event()
+            self.flush()  # key updates the peer asked for
             if event is NEED_DATA:
                 self.conn.receive_data(await self.raw_reader.read(_READ_SIZE))
             elif isinstance(event, DataReceived):
-                self.buffer += event.data
+                return event.data
             elif isinstance(event, ConnectionClosed):
                 self.peer_closed = True
-            self.flush()
+        return b""
+
+    async def fill(self) -> None:
+        """Wait for at least one more byte of plaintext, or the peer's close."""
+        if not self.buffer:
+            self.buffer += await self.next_chunk()
 
 
 class SecureReader:
@@ -90,7 +96,12 @@ class SecureReader:
             data = bytes(self._s.buffer)
             self._s.buffer.clear()
             return data
-        await self._s.fill()
+        if not self._s.buffer:
+            chunk = await self._s.next_chunk()  # the common case: hand the record over whole
+            if len(chunk) <= n:
+                return chunk
+            self._s.buffer += chunk[n:]
+            return chunk[:n]
         data = bytes(self._s.buffer[:n])
         del self._s.buffer[:n]
         return data
@@ -189,13 +200,15 @@ async def wrap_streams(
 ) -> tuple[SecureReader, SecureWriter]:
     """Run a handshake over an existing stream pair and return the secure pair.
 
-    :raises RemoteProtocolError: the handshake failed (the transport is closed).
+    :raises RemoteProtocolError: the handshake failed.
     :raises TimeoutError: it did not finish within ``handshake_timeout`` seconds.
+    On any failure, and on cancellation, the transport is closed before the exception
+    propagates.
     """
     session = _Session(reader, writer, Connection(config, "server" if server_side else "client"))
     try:
         await asyncio.wait_for(session.handshake(), handshake_timeout)
-    except (RemoteProtocolError, TimeoutError, OSError):
+    except BaseException:  # a failure, a timeout, or a cancellation from outside
         with contextlib.suppress(OSError):
             session.flush()  # the alert, if any
         writer.close()

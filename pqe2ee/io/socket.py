@@ -74,6 +74,29 @@ class SecureSocket:
             self._sock.close()
             self._closed = True
             raise
+        except (BrokenPipeError, ConnectionResetError):
+            # The peer hung up while we were writing: it may have refused us with an
+            # alert first.  Report that reason rather than the broken pipe.
+            reason = self._alert_after_hangup()
+            self._sock.close()
+            self._closed = True
+            if reason is not None:
+                raise reason from None
+            raise
+
+    def _alert_after_hangup(self) -> RemoteProtocolError | None:
+        """Read what the peer sent before it closed, looking for its alert."""
+        try:
+            self._sock.settimeout(1.0)
+            while True:  # ends in an exception: the alert, or the end of the stream
+                if self._conn.next_event() is NEED_DATA:
+                    n = self._sock.recv_into(self._inbox)
+                    with memoryview(self._inbox) as view:
+                        self._conn.receive_data(view[:n])
+        except RemoteProtocolError as error:
+            return error
+        except OSError:
+            return None
 
     # --- data ------------------------------------------------------------------
     def sendall(self, data: bytes | bytearray | memoryview) -> None:

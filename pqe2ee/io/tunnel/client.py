@@ -12,7 +12,6 @@ import asyncio
 from pqe2ee.io import aio
 from pqe2ee.io.tunnel.config import ClientSettings
 from pqe2ee.io.tunnel.listener import Listener
-from pqe2ee.io.tunnel.memory import share_open_buffer
 from pqe2ee.io.tunnel.pump import Link
 from pqe2ee.io.tunnel.record import LOGGER
 
@@ -60,6 +59,5 @@ class TunnelClient(Listener):
             self.handshake_failure(link, exc)
             return
         s_reader, s_writer = secure
-        share_open_buffer(s_reader)
         self.note_session(link, s_writer.suite, s_writer.peer_identity)
         await link.splice(reader, s_writer, s_reader, writer, names=("local", "tunnel"))

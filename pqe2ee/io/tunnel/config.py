@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pqe2ee.handshake import Config, Identity, Policy, load_identity, parse_fingerprint
+from pqe2ee.handshake.known_peers import KnownPeers
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 
 __all__ = [
@@ -247,19 +248,9 @@ def read_allowed_peers(path: str | os.PathLike[str]) -> dict[bytes, str]:
 
     :raises ValueError: a malformed line (the message names the file and line).
     """
-    path = Path(path)
     out: dict[bytes, str] = {}
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.split(maxsplit=2)
-        if len(parts) != 3:
-            raise ValueError(f"{path}:{number}: want 'NAME KIND FINGERPRINT'")
-        try:
-            out.setdefault(parse_fingerprint(parts[2]), parts[0])
-        except ValueError as exc:
-            raise ValueError(f"{path}:{number}: {exc}") from None
+    for name, fp in KnownPeers(path).entries().items():
+        out.setdefault(fp, name)
     return out
 
 

@@ -12,7 +12,6 @@ import asyncio
 from pqe2ee.io import aio
 from pqe2ee.io.tunnel.config import ServerSettings
 from pqe2ee.io.tunnel.listener import Listener
-from pqe2ee.io.tunnel.memory import share_open_buffer
 from pqe2ee.io.tunnel.pump import Link
 from pqe2ee.io.tunnel.record import LOGGER, describe
 
@@ -63,7 +62,6 @@ class TunnelServer(Listener):
             self.handshake_failure(link, exc)
             return
         s_reader, s_writer = secure
-        share_open_buffer(s_reader)
         self.note_session(link, s_writer.suite, s_writer.peer_identity)
         peer = s_writer.peer_identity
         name = self.settings.peer_names.get(peer.fingerprint()) if peer else None
