@@ -68,7 +68,7 @@ def raw_one_shot(cipher: str, total: int, walk: bytes | None = None) -> Callable
     (cache-hot) buffer, or walking through ``walk`` into a matching output (the same
     memory traffic as STREAM over it)."""
     lib, ffi = _binding.lib, _binding.ffi
-    cid = 1 if cipher == "chacha20-poly1305" else 2
+    cid = _binding._cipher_id(cipher)
     nonce = bytes(12)
     if walk is None:
         src, dst = ffi.from_buffer(os.urandom(MiB)), ffi.from_buffer(bytearray(MiB + 16))
