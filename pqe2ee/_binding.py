@@ -74,15 +74,19 @@ STREAM_TAG_SIZE = 16
 STREAM_NONCE_SIZE = 12
 STREAM_COUNTER_SIZE = 11
 
-_STREAM_CIPHER_IDS = {"chacha20-poly1305": 1, "aes-256-gcm": 2}
+_STREAM_CIPHERS = {
+    "chacha20-poly1305": "PQE2EE_STREAM_CHACHA20_POLY1305",
+    "aes-256-gcm": "PQE2EE_STREAM_AES_256_GCM",
+}
 
 
 def _cipher_id(cipher: str) -> int:
+    """The core's enum value for ``cipher`` (csrc/stream.h names them)."""
     try:
-        return _STREAM_CIPHER_IDS[cipher]
+        return int(getattr(require_core(), _STREAM_CIPHERS[cipher]))
     except KeyError:
         raise ValueError(
-            f"unknown cipher {cipher!r}; use one of {', '.join(_STREAM_CIPHER_IDS)}"
+            f"unknown cipher {cipher!r}; use one of {', '.join(_STREAM_CIPHERS)}"
         ) from None
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from pqe2ee import _binding
-from pqe2ee.exceptions import InvalidTag
+from pqe2ee.exceptions import InternalError, InvalidTag
 from pqe2ee.hazmat import stream
 from pqe2ee.hazmat.stream import _engine, _reference
 from pqe2ee.hazmat.stream._format import nonce
@@ -224,4 +224,19 @@ def test_failed_open_wipes_the_output(cipher: str) -> None:
             cipher, memoryview(KEY), 0, len(_chunks(bytes(ct))), True, CS, memoryview(ct),
             memoryview(out), 2,
         )  # fmt: skip
+    assert out == bytes(len(out))
+
+
+def test_an_internal_error_wipes_the_output_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    def half_done(*args: object) -> None:
+        dst = args[-1]
+        assert isinstance(dst, memoryview)
+        dst[:] = b"\xaa" * len(dst)  # plaintext already written ...
+        raise InternalError("simulated: OpenSSL failed")  # ... then the core gives up
+
+    ct = _seal("chacha20-poly1305", PLAINTEXTS["short-last"])
+    monkeypatch.setattr(_engine, "_c_open", half_done)
+    out = bytearray(len(PLAINTEXTS["short-last"]))
+    with pytest.raises(InternalError):
+        stream.decrypt_into(KEY, ct, out, chunk_size=CS)
     assert out == bytes(len(out))

@@ -62,7 +62,7 @@ def test_other_nonce_sizes_are_refused(cipher: str, case: dict[str, Any]) -> Non
     # The core itself refuses too, when called past the Python check.
     out = bytearray(len(msg) + 16)
     status = _binding.lib.pqe2ee_stream_seal_one(
-        1 if cipher == "chacha20-poly1305" else 2,
+        _binding._cipher_id(cipher),
         key,
         len(key),
         iv,

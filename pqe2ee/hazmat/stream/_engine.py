@@ -193,9 +193,14 @@ def open_chunks(
     one: the caller gets all of it or none.
     """
     fn: _RunFn = _c_open if uses_core(cipher) else _reference.open_run
-    bad = _run(
-        fn, cipher, key, first_index, n_chunks, last_is_final, chunk_size, src, dst, threads, dst
-    )
-    if bad is not None:
+    try:
+        bad = _run(
+            fn, cipher, key, first_index, n_chunks, last_is_final, chunk_size, src, dst,
+            threads, dst,
+        )  # fmt: skip
+        if bad is not None:
+            raise InvalidTag(f"STREAM chunk {first_index + bad} failed authentication")
+    except BaseException:
+        # Whatever went wrong, none of this call's plaintext stays behind.
         _binding.cleanse(dst)
-        raise InvalidTag(f"STREAM chunk {first_index + bad} failed authentication")
+        raise

@@ -25,7 +25,6 @@ __all__ = [
     "MAX_CHUNKS",
     "MAX_CHUNK_SIZE",
     "TAG_SIZE",
-    "BytesLike",
     "check_chunk_size",
     "check_cipher",
     "check_index",
@@ -39,7 +38,6 @@ __all__ = [
     "view",
 ]
 
-BytesLike = bytes | bytearray | memoryview
 
 CIPHERS = ("chacha20-poly1305", "aes-256-gcm")
 DEFAULT_CIPHER = "chacha20-poly1305"
