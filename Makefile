@@ -79,12 +79,12 @@ bench: build
 		--benchmark-max-time=0.2 --benchmark-sort=name
 
 # STREAM at 1 GiB in memory and on disk, 4 GiB for peak memory, against age if installed:
-# several minutes; prints the table recorded in docs/performance-stream.md.
+# several minutes; prints the table recorded in docs/performance.md (section "STREAM").
 bench-stream: build
 	$(PY) bench/stream_speed.py
 
 # redis-benchmark and pgbench direct, through a plain relay pair and through the tunnel,
-# interleaved, 3 rounds: a few minutes; prints the table in docs/performance-tunnel.md.
+# interleaved, 3 rounds: a few minutes; prints the table in docs/performance.md (section "Tunnel").
 bench-tunnel: build
 	$(PY) bench/tunnel_speed.py
 
