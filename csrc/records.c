@@ -13,7 +13,6 @@
 #include "records.h"
 #include "stream.h"
 
-#define KEY_LEN 32
 #define IV_LEN 12
 #define TAG_LEN 16
 #define HEADER_LEN 4
@@ -32,25 +31,11 @@ static void record_nonce(const unsigned char *iv, unsigned long long seq,
 
 static EVP_CIPHER_CTX *keyed_ctx(int cipher, int enc, const unsigned char *key, size_t key_len,
                                  const unsigned char *iv, size_t iv_len, int *status) {
-    const EVP_CIPHER *evp;
-    EVP_CIPHER_CTX *ctx;
-    if (key == NULL || key_len != KEY_LEN || iv == NULL || iv_len != IV_LEN) {
+    if (iv == NULL || iv_len != IV_LEN) {
         *status = PQE2EE_STREAM_ERR_LENGTH;
         return NULL;
     }
-    evp = pqe2ee_aead_cipher(cipher);
-    if (evp == NULL) {
-        *status = PQE2EE_STREAM_ERR_CIPHER;
-        return NULL;
-    }
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL || EVP_CipherInit_ex2(ctx, evp, key, NULL, enc, NULL) != 1) {
-        EVP_CIPHER_CTX_free(ctx);
-        *status = PQE2EE_STREAM_ERR_OPENSSL;
-        return NULL;
-    }
-    *status = PQE2EE_STREAM_OK;
-    return ctx;
+    return pqe2ee_aead_ctx(cipher, enc, key, key_len, status);
 }
 
 int pqe2ee_records_seal(int cipher, const unsigned char *key, size_t key_len,

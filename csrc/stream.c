@@ -274,14 +274,11 @@ int pqe2ee_stream_open(int cipher, const unsigned char *key, size_t key_len,
     return status;
 }
 
-/* Set up a context for a single operation; NULL (with *status set) on failure. */
-static EVP_CIPHER_CTX *one_ctx(int cipher, int enc, const unsigned char *key, size_t key_len,
-                               const unsigned char *nonce, size_t nonce_len,
-                               const unsigned char *aad, size_t aad_len, int *status) {
+EVP_CIPHER_CTX *pqe2ee_aead_ctx(int cipher, int enc, const unsigned char *key, size_t key_len,
+                                int *status) {
     const EVP_CIPHER *evp;
     EVP_CIPHER_CTX *ctx;
-    if (key == NULL || key_len != KEY_LEN || nonce == NULL || nonce_len != NONCE_LEN ||
-        (aad_len > 0 && aad == NULL)) {
+    if (key == NULL || key_len != KEY_LEN) {
         *status = PQE2EE_STREAM_ERR_LENGTH;
         return NULL;
     }
@@ -298,6 +295,17 @@ static EVP_CIPHER_CTX *one_ctx(int cipher, int enc, const unsigned char *key, si
     }
     *status = PQE2EE_STREAM_OK;
     return ctx;
+}
+
+/* Set up a context for a single operation; NULL (with *status set) on failure. */
+static EVP_CIPHER_CTX *one_ctx(int cipher, int enc, const unsigned char *key, size_t key_len,
+                               const unsigned char *nonce, size_t nonce_len,
+                               const unsigned char *aad, size_t aad_len, int *status) {
+    if (nonce == NULL || nonce_len != NONCE_LEN || (aad_len > 0 && aad == NULL)) {
+        *status = PQE2EE_STREAM_ERR_LENGTH;
+        return NULL;
+    }
+    return pqe2ee_aead_ctx(cipher, enc, key, key_len, status);
 }
 
 int pqe2ee_stream_seal_one(int cipher, const unsigned char *key, size_t key_len,

@@ -9,6 +9,11 @@
 /* The fetched EVP cipher for a PQE2EE_STREAM_* cipher id, or NULL. */
 const EVP_CIPHER *pqe2ee_aead_cipher(int cipher);
 
+/* A context keyed for encryption (enc = 1) or decryption (0), nonce to be set per
+ * operation; NULL with *status set (PQE2EE_STREAM_ERR_*) on failure. */
+EVP_CIPHER_CTX *pqe2ee_aead_ctx(int cipher, int enc, const unsigned char *key, size_t key_len,
+                                int *status);
+
 /* Feed plaintext/ciphertext (out receives as many bytes) or associated data, in pieces
  * that fit EVP's int lengths.  1 on success. */
 int pqe2ee_aead_text(EVP_CIPHER_CTX *ctx, int enc, unsigned char *out,
