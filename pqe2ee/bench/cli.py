@@ -12,16 +12,27 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pqe2ee.bench import netmodel
-from pqe2ee.bench.migrate import ModeCost, Profile, evaluate, load_profile, mosca, recommend
+from pqe2ee.bench.migrate import (
+    MODES,
+    ModeCost,
+    Profile,
+    evaluate,
+    load_profile,
+    mosca,
+    recommend,
+)
 from pqe2ee.bench.netmodel import PathProfile
 from pqe2ee.bench.report import header_row, html_page, plots, results_table_html
 from pqe2ee.bench.results import NOISY, Report
-from pqe2ee.bench.runner import MODES, Budget, run
 
 __all__ = ["register"]
 
 
-def _measure(budget: Budget, path: PathProfile) -> Report:
+def _measure(quick: bool, path: PathProfile) -> Report:
+    # the measuring code (numpy, the session stack) loads only when a measurement runs
+    from pqe2ee.bench.runner import Budget, run
+
+    budget = Budget.quick() if quick else Budget.full()
     err = Console(stderr=True)
     with Progress(
         SpinnerColumn(),
@@ -118,8 +129,7 @@ def _path_from(args: argparse.Namespace) -> PathProfile:
 
 
 def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
-    budget = Budget.quick() if args.quick else Budget.full()
-    report = _measure(budget, _path_from(args))
+    report = _measure(args.quick, _path_from(args))
     console.print(summary_table(report))
     console.print(stream_table(report))
     if args.json:
@@ -181,7 +191,7 @@ def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
     if args.from_json:
         report = Report.from_json(Path(args.from_json).read_text())
     else:
-        report = _measure(Budget.quick(), profile.path)
+        report = _measure(True, profile.path)
     costs = evaluate(profile, report, runs=args.runs)
     console.print(_cost_table(costs, profile))
     reasons = recommend(profile, costs)

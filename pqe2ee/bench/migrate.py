@@ -17,8 +17,6 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pqe2ee.bench.netmodel import PathProfile, flight_segments, simulate
 from pqe2ee.bench.results import Report
 
@@ -122,6 +120,8 @@ def _mode_cost(mode: str, profile: Profile, report: Report, runs: int) -> ModeCo
         int(report.value("handshake", "flight2_bytes", mode)),
     ]
     times = simulate(flights, profile.path, runs=runs)
+    import numpy as np
+
     return ModeCost(
         mode=mode,
         server_cpu_ms=server_cpu,

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported when a simulation runs, not with the CLI
+    import numpy as np
 
 __all__ = ["PathProfile", "flight_segments", "simulate"]
 
@@ -66,7 +68,7 @@ def _flight_time(segments: int, path: PathProfile, rng: np.random.Generator) -> 
         window = min(cwnd, remaining)
         lost = rng.random(window) < path.loss
         if lost.any():
-            first = int(np.argmax(lost))
+            first = int(lost.argmax())
             if window - first - 1 >= 3:
                 elapsed += rtt  # fast retransmit after three duplicate ACKs
             else:
@@ -102,6 +104,8 @@ def simulate(
         server, ending with the flight after which the client may send data (for
         pqe2ee: ClientHello, then the server's flight).
     """
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     out = np.empty(runs)
     segments = [flight_segments(size, path.mtu) for size in flights]
