@@ -151,6 +151,7 @@ class Connection:
         self._reader = FrameReader()
         self._out: list[bytes | bytearray] = []
         self._flight: list[bytes] = []  # encrypted handshake messages not yet sealed
+        self._pending_control: tuple[int, bytes] | None = None
         self._events: deque[Event] = deque()
         self._transcript = Transcript(config.channel_binding)
         self._schedule = KeySchedule(config.psk)
@@ -310,6 +311,11 @@ class Connection:
         )
 
     def _process_one_frame(self) -> bool:
+        if self._pending_control is not None:
+            # a control record opened in bulk behind data that has now been handed out
+            pending, self._pending_control = self._pending_control, None
+            self._on_record(*pending)
+            return True
         if (
             self.state is State.CONNECTED
             and self._read is not None
@@ -324,7 +330,11 @@ class Connection:
                 data, control = opened
                 if data:
                     self._events.append(DataReceived(data))
-                if control is not None:
+                    # hand the data out before the control record acts (an alert would
+                    # otherwise raise with authenticated data still queued), as the
+                    # one-record path does
+                    self._pending_control = control
+                elif control is not None:
                     self._on_record(*control)
                 return True
         try:
