@@ -284,8 +284,7 @@ def records_seal(
 ) -> None:
     """Seal ``src`` as records into ``dst`` (sized by :func:`records_sealed_size`)."""
     cid = _cipher_id(cipher)
-    if len(key) != STREAM_KEY_SIZE or len(iv) != STREAM_NONCE_SIZE:
-        raise ValueError("record key must be 32 bytes and IV 12 bytes")
+    _check_one(key, iv)
     if not 1 <= record_size <= 1 << 16 or not 0 <= inner_type <= 255:
         raise ValueError("record size must be 1..65536 and the inner type one byte")
     if len(dst) != records_sealed_size(len(src), record_size):
@@ -317,8 +316,7 @@ def records_open(
         other figures then describe the records before it).
     """
     cid = _cipher_id(cipher)
-    if len(key) != STREAM_KEY_SIZE or len(iv) != STREAM_NONCE_SIZE:
-        raise ValueError("record key must be 32 bytes and IV 12 bytes")
+    _check_one(key, iv)
     consumed, produced = ffi.new("size_t *"), ffi.new("size_t *")
     n_records = ffi.new("unsigned long long *")
     control_type, control_len = ffi.new("int *"), ffi.new("size_t *")

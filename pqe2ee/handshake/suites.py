@@ -189,6 +189,25 @@ class Policy:
         suites = tuple(Suite(kem, k, a) for k in kinds for a in aeads)
         return cls(suites=suites, require_pq=require_pq)
 
+    @classmethod
+    def from_options(
+        cls, mode: str | None = None, kem: str | None = None, require_pq: bool = False
+    ) -> Policy:
+        """The policy that ``--mode`` / ``--kem`` / ``--require-pq`` (or the same keys in a
+        config file) ask for: one mode (optionally one KEM), or the default list.
+
+        :raises ValueError: an unknown mode or KEM, or a KEM without a mode.
+        """
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+        if kem is not None and kem not in KEM_IDS:
+            raise ValueError(f"unknown KEM {kem!r}; choose from {', '.join(KEM_IDS)}")
+        if mode:
+            return cls.for_mode(mode, kem=kem, require_pq=require_pq)
+        if kem:
+            raise ValueError("a KEM choice needs a mode (--mode, or mode in a config file)")
+        return cls(require_pq=require_pq)
+
     def effective_suites(self) -> list[Suite]:
         """The suites this side will actually use (``require_pq`` applied)."""
         return [s for s in self.suites if s.has_pq or not self.require_pq]

@@ -60,21 +60,13 @@ def _load(args: argparse.Namespace) -> Identity | None:
         raise
 
 
-def _policy(args: argparse.Namespace) -> Policy:
-    if args.mode:
-        return Policy.for_mode(args.mode, kem=args.kem, require_pq=args.require_pq)
-    if args.kem:
-        raise ValueError("--kem needs --mode")
-    return Policy(require_pq=args.require_pq)
-
-
 def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None) -> Config:
     identity = _load(args)
     pins = frozenset(parse_fingerprint(p) for p in args.peer)
     known = KnownPeers(args.known_peers) if args.known_peers else None
     return Config(
         identity=identity,
-        policy=_policy(args),
+        policy=Policy.from_options(args.mode, args.kem, args.require_pq),
         peer_fingerprints=pins,
         known_peers=known,
         peer_name=peer_name if known else None,

@@ -19,7 +19,6 @@ from typing import Any
 
 from pqe2ee.handshake import Config, Identity, Policy, load_identity, parse_fingerprint
 from pqe2ee.handshake.known_peers import KnownPeers
-from pqe2ee.handshake.suites import KEM_IDS, MODES
 
 __all__ = [
     "ClientSettings",
@@ -195,19 +194,6 @@ def load_toml(path: str | os.PathLike[str], role: str) -> dict[str, Any]:
     return merged
 
 
-def _policy(options: Mapping[str, Any]) -> Policy:
-    mode, kem, require_pq = options.get("mode"), options.get("kem"), options.get("require_pq")
-    if mode is not None and mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-    if kem is not None and kem not in KEM_IDS:
-        raise ValueError(f"unknown KEM {kem!r}; choose from {', '.join(KEM_IDS)}")
-    if mode:
-        return Policy.for_mode(mode, kem=kem, require_pq=bool(require_pq))
-    if kem:
-        raise ValueError("kem needs mode")
-    return Policy(require_pq=bool(require_pq))
-
-
 def _limits(options: Mapping[str, Any]) -> Limits:
     names = (
         "handshake_timeout",
@@ -264,7 +250,9 @@ def server_settings(options: Mapping[str, Any]) -> ServerSettings:
         names.setdefault(parse_fingerprint(fpr), "")
     config = Config(
         identity=_identity(options),
-        policy=_policy(options),
+        policy=Policy.from_options(
+            options.get("mode"), options.get("kem"), bool(options.get("require_pq"))
+        ),
         peer_fingerprints=frozenset(names),
         require_client_identity=True,
     )
@@ -282,7 +270,9 @@ def client_settings(options: Mapping[str, Any]) -> ClientSettings:
     _require(options, "listen", "connect", "identity", "peer")
     config = Config(
         identity=_identity(options),
-        policy=_policy(options),
+        policy=Policy.from_options(
+            options.get("mode"), options.get("kem"), bool(options.get("require_pq"))
+        ),
         peer_fingerprints=frozenset(parse_fingerprint(p) for p in options["peer"]),
     )
     return ClientSettings(
