@@ -12,9 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
-
 __all__ = [
     "KeySchedule",
     "Transcript",
@@ -29,13 +26,38 @@ HASH_LEN = 32
 _LABEL_PREFIX = b"pqe2ee1 "
 _TRANSCRIPT_LABEL = b"pqe2ee handshake v1\x00"
 _EMPTY_HASH = hashlib.sha256(b"").digest()
+_MAX_EXPAND = 255 * HASH_LEN
+
+
+def _hmac(key: bytes, message: bytes) -> bytes:
+    return hmac.digest(key, message, "sha256")
+
+
+def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-Expand with SHA-256 (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) || info || i).
+
+    Built on the standard library's one-shot HMAC (OpenSSL's): a handshake runs 17 of
+    these per side, and this costs a third of a ``cryptography`` ``HKDFExpand`` object
+    (tests/handshake/test_keyschedule.py checks the two agree).
+    """
+    if not 0 < length <= _MAX_EXPAND:
+        raise ValueError(f"HKDF-Expand length must be 1..{_MAX_EXPAND}")
+    if len(prk) < HASH_LEN:
+        raise ValueError("HKDF-Expand needs a pseudorandom key of at least 32 bytes")
+    if length <= HASH_LEN:  # the one-block case: every secret, key and IV here
+        return _hmac(prk, info + b"\x01")[:length]
+    out, block = bytearray(), b""
+    for i in range(1, -(-length // HASH_LEN) + 1):
+        block = _hmac(prk, block + info + bytes([i]))
+        out += block
+    return bytes(out[:length])
 
 
 def expand_label(secret: bytes, label: str, context: bytes, length: int) -> bytes:
     """HKDF-Expand-Label (RFC 8446 §7.1) with this protocol's prefix."""
     full = _LABEL_PREFIX + label.encode()
     info = length.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
-    return HKDFExpand(hashes.SHA256(), length, info).derive(secret)
+    return hkdf_expand(secret, info, length)
 
 
 def derive_secret(secret: bytes, label: str, transcript_hash: bytes) -> bytes:
@@ -44,8 +66,9 @@ def derive_secret(secret: bytes, label: str, transcript_hash: bytes) -> bytes:
 
 
 def extract(salt: bytes, ikm: bytes) -> bytes:
-    """HKDF-Extract (RFC 5869 §2.2)."""
-    return HKDF.extract(hashes.SHA256(), salt, ikm)
+    """HKDF-Extract (RFC 5869 §2.2): HMAC-SHA256 keyed by the salt.  An empty salt is
+    HMAC's zero padding, i.e. the RFC's string of HashLen zeros."""
+    return _hmac(salt, ikm)
 
 
 def traffic_key_iv(secret: bytes) -> tuple[bytes, bytes]:
@@ -83,18 +106,26 @@ class Transcript:
         return self._h.copy().digest()
 
 
+def _early_salt(psk: bytes) -> bytes:
+    """Derive-Secret(Early Secret, "derived", ""), Early Secret = Extract(0^32, psk)."""
+    return derive_secret(extract(bytes(HASH_LEN), psk), "derived", _EMPTY_HASH)
+
+
+_NO_PSK_SALT = _early_salt(bytes(HASH_LEN))
+
+
 class KeySchedule:
     """The secrets of one handshake, computed in order."""
 
     def __init__(self, psk: bytes | None = None) -> None:
-        self._early = extract(bytes(HASH_LEN), psk if psk is not None else bytes(HASH_LEN))
+        # The salt of the handshake secret's Extract; without a PSK it is a constant.
+        self._salt = _NO_PSK_SALT if psk is None else _early_salt(psk)
         self._handshake: bytes | None = None
         self._master: bytes | None = None
 
     def handshake_secrets(self, kem_secret: bytes, th_server_hello: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` handshake traffic secrets."""
-        salt = derive_secret(self._early, "derived", _EMPTY_HASH)
-        self._handshake = extract(salt, kem_secret)
+        self._handshake = extract(self._salt, kem_secret)
         self._master = extract(derive_secret(self._handshake, "derived", _EMPTY_HASH), bytes(32))
         return (
             derive_secret(self._handshake, "c hs traffic", th_server_hello),
