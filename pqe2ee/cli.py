@@ -9,24 +9,43 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, cast
 
-from rich.console import Console
-from rich.table import Table
-
-from pqe2ee import _binding
 from pqe2ee._version import __version__
-from pqe2ee.age.cli import register as register_age
-from pqe2ee.backends import backend_status
 from pqe2ee.exceptions import Pqe2eeError
-from pqe2ee.hazmat.kem import available_kems, get_kem
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+# The modules that register the other commands, by command name.  Only the module of the
+# command being run is imported (``pqe2ee age encrypt`` starts without the session,
+# tunnel, benchmark and rich code: a quarter of its start-up time); ``--help`` and
+# unknown commands import them all.
+_COMMAND_MODULES = {
+    "keygen": "pqe2ee.io.netcat",
+    "fingerprint": "pqe2ee.io.netcat",
+    "safety-number": "pqe2ee.io.netcat",
+    "listen": "pqe2ee.io.netcat",
+    "connect": "pqe2ee.io.netcat",
+    "tunnel": "pqe2ee.io.tunnel.cli",
+    "bench": "pqe2ee.bench.cli",
+    "migrate": "pqe2ee.bench.cli",
+    "age": "pqe2ee.age.cli",
+}
 
 
 def _kem_table(backend: str | None) -> tuple[Table, list[str]]:
     """The KEM table, and one footnote per KEM that cannot run here."""
+    from rich.table import Table
+
+    from pqe2ee.hazmat.kem import available_kems
+
     table = Table(title="Key-encapsulation mechanisms", title_justify="left")
     for col in ("name", "mode", "pk", "sk", "ct", "ss", "TLS group", "backend", "usable"):
         numeric = col in ("pk", "sk", "ct", "ss")
@@ -61,6 +80,8 @@ def _print_kem_table(console: Console, backend: str | None) -> None:
 
 
 def _cmd_kem_list(args: argparse.Namespace, console: Console) -> int:
+    from pqe2ee.hazmat.kem import available_kems
+
     if args.json:
         rows = [asdict(r) for r in available_kems(backend=args.backend)]
         console.print_json(json.dumps(rows))
@@ -70,6 +91,9 @@ def _cmd_kem_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_info(args: argparse.Namespace, console: Console) -> int:
+    from pqe2ee import _binding
+    from pqe2ee.backends import backend_status
+
     console.print(f"pqe2ee {__version__}")
     for name, status in backend_status().items():
         console.print(f"  backend {name}: {status}")
@@ -81,6 +105,8 @@ def _cmd_info(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    from pqe2ee.hazmat.kem import get_kem
+
     _cmd_info(args, console)
     _print_kem_table(console, None)
     kem = get_kem("X25519MLKEM768")
@@ -95,7 +121,8 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     return 0 if ss_alice == ss_bob else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``command``, only that command's module is loaded."""
     parser = argparse.ArgumentParser(prog="pqe2ee", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"pqe2ee {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,15 +140,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the KEM table and one hybrid round trip")
     demo.set_defaults(func=_cmd_demo)
 
-    from pqe2ee.bench.cli import register as register_bench
-    from pqe2ee.io.netcat import register as register_sessions
-    from pqe2ee.io.tunnel.cli import register as register_tunnel
-
-    register_sessions(sub)
-    register_tunnel(sub)
-    register_bench(sub)
-    register_age(sub)
+    wanted = _COMMAND_MODULES.get(command or "")
+    for module in dict.fromkeys(_COMMAND_MODULES.values()):
+        if wanted is None or module == wanted:
+            importlib.import_module(module).register(sub)
     return parser
+
+
+class _LazyConsole:
+    """A rich Console made on first use (importing rich costs 30 ms of start-up)."""
+
+    def __init__(self) -> None:
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            console = Console()
+            if not console.is_terminal:  # piped or captured: don't squeeze tables
+                console = Console(width=120)
+            self._console = console
+        return getattr(self._console, name)
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (its first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,10 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Failures print one line on stderr: exit 2 for bad arguments or input, 1 for a failed
     session, file or network operation.
     """
-    args = build_parser().parse_args(argv)
-    console = Console()
-    if not console.is_terminal:  # piped or captured: don't squeeze tables to 80 columns
-        console = Console(width=120)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command(argv)).parse_args(argv)
+    console = cast("Console", _LazyConsole())
     try:
         status: int = args.func(args, console)
     except (Pqe2eeError, ValueError, OSError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -59,3 +60,53 @@ def test_errors_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert "unknown backend 'nope'" in err
     assert "Traceback" not in err
+
+
+_LOADED_AFTER = """
+import sys
+from pqe2ee.cli import main
+status = main(sys.argv[1:])
+heavy = ("rich", "asyncio", "numpy", "pqe2ee.io", "pqe2ee.bench", "pqe2ee.handshake")
+print(" ".join(m for m in heavy if m in sys.modules))
+sys.exit(status)
+"""
+
+
+def test_age_command_loads_only_its_own_code(tmp_path: pathlib.Path) -> None:
+    # `pqe2ee age encrypt` is timed against age, start-up included: it must not pay for
+    # the session, tunnel and benchmark code or rich.
+    key = tmp_path / "key.txt"
+    assert main(["age", "keygen", "-o", str(key)]) == 0
+    recipient = next(
+        line.split()[-1] for line in key.read_text().splitlines() if "public key" in line
+    )
+    src = tmp_path / "in.bin"
+    src.write_bytes(b"hello")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LOADED_AFTER,
+            "age",
+            "encrypt",
+            "-r",
+            recipient,
+            "-o",
+            str(tmp_path / "out.age"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+    assert (tmp_path / "out.age").read_bytes().startswith(b"age-encryption.org/v1\n")
+
+
+def test_help_lists_every_command() -> None:
+    out = _run("--help")
+    assert out.returncode == 0, out.stderr
+    for command in ("kem", "age", "tunnel", "bench", "migrate", "listen", "keygen"):
+        assert command in out.stdout
