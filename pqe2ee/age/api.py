@@ -202,7 +202,11 @@ def decrypt(
     """
     with open_input(src) as fin:
         # The header is checked before the destination is touched.
-        reader = AgeReader(fin, identities, armored=armored, threads=threads)
+        payload, file_key, nonce = _open_payload(fin, identities, armored)
         with atomic_output(dst) as fout:
-            for block in reader.blocks():
+            # A path is written to a temporary file that a failure deletes, so the
+            # payload may be opened into it by position, not only as a prefix.
+            scratch = fout if isinstance(dst, (str, os.PathLike)) else None
+            blocks = decrypt_blocks(payload, file_key, nonce, threads=threads, scratch=scratch)
+            for block in blocks:
                 fout.write(block)

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pqe2ee._fileio import read_full
 from pqe2ee.exceptions import AgeHeaderError, AgePayloadError, InvalidTag
 from pqe2ee.hazmat import stream
+from pqe2ee.hazmat.stream._positional import ChunkFailed, run_middle
 
 __all__ = ["CHUNK_SIZE", "NONCE_SIZE", "decrypt_blocks", "encrypt_payload", "read_nonce"]
 
@@ -83,17 +84,41 @@ def _replay(key: bytes, data: bytes, index: int) -> Iterator[bytes | bytearray]:
     raise AgePayloadError("age payload does not authenticate")
 
 
+def _decrypt_middle(dec: stream.Decryptor, key: bytes, src: BinaryIO, dst: BinaryIO) -> int:
+    """Open every chunk but the last from file to file by position; the count done."""
+    try:
+        return run_middle(dec, src, dst, seal=False)
+    except ChunkFailed as exc:  # src is a regular file, still where the payload starts
+        chunk = os.pread(src.fileno(), _CT_CHUNK, src.tell() + exc.index * _CT_CHUNK)
+        try:
+            stream.decrypt_chunk(key, chunk, exc.index, final=True)
+        except InvalidTag:
+            raise AgePayloadError(f"age payload chunk {exc.index} does not authenticate") from None
+        raise AgePayloadError("age payload has data after its final chunk") from None
+
+
 def decrypt_blocks(
-    src: BinaryIO, file_key: bytes, nonce: bytes, *, threads: int | None = None
+    src: BinaryIO,
+    file_key: bytes,
+    nonce: bytes,
+    *,
+    threads: int | None = None,
+    scratch: BinaryIO | None = None,
 ) -> Iterator[bytes | bytearray]:
     """Yield the payload's plaintext in authenticated blocks, reading ``src`` to the end.
 
+    :param scratch: the file the blocks will be written to, when it is a temporary file
+        that any failure deletes.  Between regular files, every chunk but the last is
+        then written straight into it by position (on every core) before the first
+        block is yielded, and ``scratch`` is positioned after them.
     :raises AgePayloadError: a chunk fails, the payload is truncated or extended; the
         blocks yielded before are authenticated (and exactly those age would release).
     """
     key = payload_key(file_key, nonce)
     dec = stream.Decryptor(key, threads=threads)
     released = 0  # chunks
+    if scratch is not None:
+        released = _decrypt_middle(dec, key, src, scratch)
     carry = b""  # input fed to dec and not yet released: its held-back chunk
     buf = memoryview(bytearray(_BATCH))  # one input buffer, reused
     while got := read_full(src, buf):

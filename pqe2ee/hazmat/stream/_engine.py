@@ -44,7 +44,8 @@ def _forget_pools_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
-def _pool(workers: int) -> ThreadPoolExecutor:
+def pool(workers: int) -> ThreadPoolExecutor:
+    """The shared pool of ``workers`` threads (made on first use)."""
     with _pools_lock:
         pool = _pools.get(workers)
         if pool is None:
@@ -144,7 +145,7 @@ def _run(
         )
         start = stop
     futures: list[Future[int | None]] = [
-        _pool(threads - 1).submit(fn, cipher, key, first + s, c, f, cs, i, o)
+        pool(threads - 1).submit(fn, cipher, key, first + s, c, f, cs, i, o)
         for s, c, f, i, o in jobs[1:]
     ]
     s, c, f, i, o = jobs[0]
@@ -158,6 +159,13 @@ def _run(
         if bad is not None:
             return s + bad
     return None
+
+
+def single_run(cipher: str, *, seal: bool) -> _RunFn:
+    """The one-thread run function for ``cipher``: C core, or the reference path."""
+    if uses_core(cipher):
+        return _c_seal if seal else _c_open
+    return _reference.seal_run if seal else _reference.open_run
 
 
 def seal_chunks(

@@ -15,6 +15,7 @@ crash.)
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
@@ -22,6 +23,7 @@ from pqe2ee import _binding
 from pqe2ee._fileio import PathOrFile, atomic_output, open_input, read_full
 from pqe2ee.hazmat.stream._format import DEFAULT_CHUNK_SIZE, DEFAULT_CIPHER, TAG_SIZE
 from pqe2ee.hazmat.stream._incremental import Decryptor, Encryptor
+from pqe2ee.hazmat.stream._positional import run_middle
 
 __all__ = ["decrypt_file", "encrypt_file"]
 
@@ -44,6 +46,9 @@ def _write_all(f: BinaryIO, data: memoryview) -> None:
 def _pump(ctx: Encryptor | Decryptor, src: PathOrFile, dst: PathOrFile) -> None:
     """Read batches, process each on the context's threads, write them out.
 
+    Between two regular files, every chunk but the last runs by position instead
+    (:mod:`._positional`); this loop then does only the rest.
+
     Writing (into the page cache, often throttled) takes longer than sealing, so it runs
     on a thread of its own: while one output buffer is being written, the next batch is
     processed into the other.  Writes stay in order (one writer thread).
@@ -61,6 +66,11 @@ def _pump(ctx: Encryptor | Decryptor, src: PathOrFile, dst: PathOrFile) -> None:
             atomic_output(dst, buffered=False) as fout,
             ThreadPoolExecutor(1, thread_name_prefix="pqe2ee-writer") as writer,
         ):
+            sealing = isinstance(ctx, Encryptor)
+            # Opening out of order is fine only into a temporary file that a failure
+            # deletes: into a caller's file, only an authenticated prefix may appear.
+            if sealing or isinstance(dst, (str, os.PathLike)):
+                run_middle(ctx, fin, fout, seal=sealing)
             k = 0
             while got := read_full(fin, inview):
                 if (busy := writing[k]) is not None:

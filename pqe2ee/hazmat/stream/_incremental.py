@@ -81,6 +81,10 @@ class _StreamContext:
         self._wipe_pending()
         self._state = state
 
+    def _close_failed(self) -> None:
+        """Close after a failure (for helpers that process chunks for this context)."""
+        self._close(_State.FAILED)
+
     def _wipe_pending(self) -> None:
         _binding.cleanse(self._pending)
         self._pending.clear()
