@@ -266,6 +266,35 @@ def tls_loopback(n: int) -> LoopbackRun:
             return LoopbackRun(times, stats.per_handshake())
 
 
+def _null_server(sock: socket.socket, stats: _ServerStats, ready: Any) -> None:
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            conn.sendall(bytes(1344))
+            conn.recv(4096)
+
+    ready.set()
+    _serve_forever(sock, handle, stats)
+
+
+def null_loopback(n: int) -> LoopbackRun:
+    """The same message pattern with no cryptography at all (hello, reply, finish, each
+    one ``send``), measured alike: the floor that sockets, processes and wake-ups put
+    under any handshake over this loopback."""
+    times = []
+    with _serve(_null_server) as (port, stats):
+        for _ in range(n):
+            t0 = time.perf_counter()
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(bytes(1440))
+            sock.recv(4096)
+            sock.sendall(bytes(200))
+            times.append(time.perf_counter() - t0)
+            sock.close()
+        _wait_count(stats, n)
+        return LoopbackRun(times, stats.per_handshake())
+
+
 # --- bulk throughput ------------------------------------------------------------------
 
 
