@@ -151,9 +151,19 @@ def _pqe2ee_server(sock: socket.socket, config: Config, stats: _ServerStats, rea
     _serve_forever(sock, handle, stats)
 
 
-def _tls_server(sock: socket.socket, cert: str, key: str, stats: _ServerStats, ready: Any) -> None:
+def _tls_server(
+    sock: socket.socket,
+    cert: str,
+    key: str,
+    client_ca: str | None,
+    stats: _ServerStats,
+    ready: Any,
+) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    if client_ca is not None:  # mutual: require and verify the client's certificate
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
 
     def handle(conn: socket.socket) -> None:
         with ctx.wrap_socket(conn, server_side=True) as s:
@@ -247,14 +257,20 @@ def self_signed_ed25519(folder: Path) -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-def tls_loopback(n: int) -> LoopbackRun:
-    """Stdlib TLS 1.3 handshakes with a verified Ed25519 certificate, measured alike."""
+def tls_loopback(n: int, *, mutual: bool = False) -> LoopbackRun:
+    """Stdlib TLS 1.3 handshakes with a verified Ed25519 certificate, measured alike;
+    ``mutual``: the client presents one too, which the server requires and verifies."""
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = self_signed_ed25519(Path(tmp))
         ctx = ssl.create_default_context(cafile=cert)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        client_ca = None
+        if mutual:
+            (Path(tmp) / "client").mkdir()
+            client_ca, client_key = self_signed_ed25519(Path(tmp) / "client")
+            ctx.load_cert_chain(client_ca, client_key)
         times = []
-        with _serve(_tls_server, cert, key) as (port, stats):
+        with _serve(_tls_server, cert, key, client_ca) as (port, stats):
             for _ in range(n):
                 t0 = time.perf_counter()
                 sock = socket.create_connection(("127.0.0.1", port))
