@@ -83,10 +83,16 @@ class Link:
         self._raw: list[asyncio.StreamWriter] = []
         self._writers: list[_Writer] = []
         self._last = 0.0
+        self._cut: Callable[[], None] | None = None
 
     def attach(self, raw: asyncio.StreamWriter) -> None:
-        """Track a socket that :meth:`end` must be able to cut."""
+        """Track a transport that :meth:`end` must be able to cut."""
         self._raw.append(raw)
+
+    def set_cut(self, cut: Callable[[], None] | None) -> None:
+        """How :meth:`end` interrupts whatever owns the raw sockets now (the handshake's
+        task, the C pump's thread); None: nothing to interrupt."""
+        self._cut = cut
 
     def end(self, reason: str, *, graceful: bool = False) -> None:
         """End the connection now, for ``reason``: cut every socket (the far ends see a
@@ -105,6 +111,8 @@ class Link:
     def abort(self) -> None:
         for raw in self._raw:
             raw.transport.abort()
+        if self._cut is not None:
+            self._cut()
 
     def _touch_up(self, n: int) -> None:
         self.record.up += n
