@@ -35,6 +35,7 @@
 struct buf {
     unsigned char *p;
     size_t cap, head, tail; /* live bytes are p[head .. tail) */
+    size_t dirty;           /* p[0 .. dirty) has been written at some point */
     int secret;             /* plaintext: wipe what leaves the live range */
 };
 
@@ -57,16 +58,24 @@ static size_t used(const struct buf *b) { return b->tail - b->head; }
 static int buf_init(struct buf *b, size_t cap, int secret) {
     b->p = malloc(cap);
     b->cap = cap;
-    b->head = b->tail = 0;
+    b->head = b->tail = b->dirty = 0;
     b->secret = secret;
     return b->p != NULL;
 }
 
+/* Wipe every byte ever written (not the whole capacity: pages never touched stay
+ * untouched, so a short connection does not fault in its full buffers to wipe them). */
 static void buf_wipe(struct buf *b) {
-    if (b->p != NULL) {
-        OPENSSL_cleanse(b->p, b->cap);
+    if (b->p != NULL && b->dirty > 0) {
+        OPENSSL_cleanse(b->p, b->dirty);
     }
-    b->head = b->tail = 0;
+    b->head = b->tail = b->dirty = 0;
+}
+
+static void buf_grew(struct buf *b) {
+    if (b->tail > b->dirty) {
+        b->dirty = b->tail;
+    }
 }
 
 static void buf_release(struct buf *b) {
@@ -200,6 +209,7 @@ int pqe2ee_pump_push(pqe2ee_pump *p, int which, const unsigned char *data, size_
     if (len > 0) {
         memcpy(b->p + b->tail, data, len);
         b->tail += len;
+        buf_grew(b);
     }
     if (which == PQE2EE_PUMP_SESSION_IN) {
         p->control_len = 0; /* look at the front frame again */
@@ -273,6 +283,7 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
         }
         OPENSSL_cleanse(dst + text - 1, 1);
         out->tail += text - 1;
+        buf_grew(out);
         buf_consume(in, PQE2EE_RECORD_HEADER + body);
         p->recv_seq += 1;
         r->opened_records += 1;
@@ -291,6 +302,7 @@ static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
             return fail(p, PQE2EE_PUMP_ERR_STATE);
         }
         out->tail += len + PQE2EE_RECORD_OVERHEAD;
+        buf_grew(out);
         buf_consume(st, len);
         p->send_seq += 1;
         r->sealed_records += 1;
@@ -353,6 +365,7 @@ static int fill(struct buf *b, size_t max, int fd, unsigned long long *count, in
         return 2;
     }
     b->tail += (size_t)n;
+    buf_grew(b);
     *count += (unsigned long long)n;
     return 1;
 }

@@ -67,7 +67,12 @@ async def connect(where: Endpoint) -> socket.socket:
     :raises OSError: no address could be reached (the last error).
     """
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM)
+    try:  # an IP address needs no resolver thread (the usual case: a new connection each)
+        infos = socket.getaddrinfo(
+            where.host, where.port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+        )
+    except socket.gaierror:
+        infos = await loop.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM)
     error: OSError = OSError(f"{where} does not resolve")
     for family, kind, proto, _, address in infos:
         sock = _tune(socket.socket(family, kind, proto))
