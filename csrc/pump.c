@@ -394,7 +394,9 @@ static int pump_loop(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, 
         int err = 0, moved = 0, n, status;
         size_t allowance = 0;
 
-        status = open_records(p, r);
+        /* nothing is opened once the caller stops reading the session (after the
+         * peer's close, a record is an error the caller's protocol code reports) */
+        status = read_session ? open_records(p, r) : PQE2EE_PUMP_DONE;
         if (status != PQE2EE_PUMP_DONE) {
             return status;
         }
@@ -411,7 +413,7 @@ static int pump_loop(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, 
         if (moved) {
             last = now_ms();
         }
-        if (moved && used(&p->plain_out) == 0 && p->control_len == 0 &&
+        if (moved && read_session && used(&p->plain_out) == 0 && p->control_len == 0 &&
             used(&p->sess_in) > 0) {
             continue; /* room again: open what is waiting before deciding anything */
         }

@@ -205,6 +205,22 @@ def test_half_close_from_the_session_side_passes_a_fin_and_keeps_sending() -> No
         assert a.result() is Outcome.DONE
 
 
+def test_nothing_after_the_peers_close_reaches_the_plain_side() -> None:
+    client, server = established()
+    secret = b"SECRET-" + os.urandom(8).hex().encode()
+    server.send_data(b"last words")
+    server.close()
+    assert server._write is not None
+    after = server._write.seal(rec.INNER_DATA, secret)  # a peer that goes on anyway
+    with pumped(client) as (a, far):
+        a.start()
+        far.sendall(server.data_to_send() + after)
+        assert read_all(a.app) == b"last words"
+        a.app.shutdown(socket.SHUT_WR)
+        far.shutdown(socket.SHUT_WR)
+        assert a.result() is Outcome.DONE
+
+
 def test_key_update_mid_stream_goes_through_the_connection() -> None:
     client, server = established()
     assert client._read is not None

@@ -1,5 +1,9 @@
 """One tunnelled connection once both ends exist: bytes both ways, half-close, idle.
 
+:class:`Link` is the connection's record and the way to end it on either data path;
+:meth:`Link.splice` is the asyncio streams path (the fallback without the C core; the C
+path is :mod:`pqe2ee.io.tunnel.native`).
+
 Each direction is copied by its own task.  The end of one direction's stream is passed
 on as the end of the other side's stream (``write_eof``: a TCP FIN on the plain side,
 the authenticated close record on the session side), while the other direction keeps
