@@ -37,33 +37,57 @@ _CLOSE_TIMEOUT = 10.0
 
 
 class _Worker:
-    """A thread that runs the blocking calls one connection submits, one at a time."""
+    """A thread that runs the blocking calls one connection submits, one at a time.
 
-    def __init__(self, name: str) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+    Workers are kept for the next connection when their connection ends (at most
+    :data:`_POOL_MAX` idle ones): starting a thread costs more than a short connection's
+    whole data path.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[
+            tuple[Callable[[], Any], asyncio.Future[Any], asyncio.AbstractEventLoop] | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._main, name="pqe2ee-pump", daemon=True)
         self._thread.start()
+
+    @classmethod
+    def get(cls) -> _Worker:
+        with _POOL_LOCK:
+            if _POOL:
+                return _POOL.pop()
+        return cls()
+
+    def put_back(self) -> None:
+        """Return to the pool (call only when no job of this worker is pending)."""
+        with _POOL_LOCK:
+            if len(_POOL) < _POOL_MAX:
+                _POOL.append(self)
+                return
+        self._jobs.put(None)
 
     def _main(self) -> None:
         while (job := self._jobs.get()) is not None:
-            call, future = job
+            call, future, loop = job
             try:
                 result, error = call(), None
             except BaseException as exc:  # handed to the waiting coroutine
                 result, error = None, exc
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                self._loop.call_soon_threadsafe(_settle, future, result, error)
+                loop.call_soon_threadsafe(_settle, future, result, error)
+            # an idle worker in the pool must not keep its last connection alive
+            del job, call, future, loop, result, error
 
     def submit(self, call: Callable[[], Any]) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = self._loop.create_future()
-        self._jobs.put((call, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._jobs.put((call, future, loop))
         return future
 
-    def stop(self) -> None:
-        self._jobs.put(None)
+
+_POOL_MAX = 64
+_POOL: list[_Worker] = []
+_POOL_LOCK = threading.Lock()
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -106,7 +130,7 @@ async def splice(
     worker: _Worker | None = None
     try:
         pump = running = SocketPump(conn, plain, session)
-        worker = _Worker(f"pqe2ee-pump-{record.role}-{record.number}")
+        worker = _Worker.get()
         link.set_cut(wake)
         finishing = False
         while record.end is None or finishing:
@@ -137,7 +161,7 @@ async def splice(
     finally:
         link.set_cut(None)
         if worker is not None:
-            worker.stop()
+            worker.put_back()
         # on an error the session just stops (the peer sees truncation: no close record)
         # and the plaintext side is reset (a FIN there would pass for a clean end)
         sockets.close(session)
