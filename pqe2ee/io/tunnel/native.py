@@ -1,9 +1,10 @@
 """One tunnelled connection on the C data path: the pump in a thread of its own.
 
 After the handshake the connection's bytes move in the C core
-(:class:`~pqe2ee.io.splice.SocketPump`), in a thread that belongs to this connection
-(not the default executor: hundreds of connections may be open, each mostly blocked in
-poll(), and the listener's connection limit bounds the threads).  The event loop only
+(:class:`~pqe2ee.io.splice.SocketPump`), in a thread that serves only this connection
+while it lasts (not the default executor: hundreds of connections may be open, each
+mostly blocked in poll(); the listener's connection limit bounds the threads, and up to
+64 idle ones are kept for the next connections).  The event loop only
 waits for the pump to come back: when both directions have ended (close both sockets
 cleanly), after the idle timeout (send the authenticated close and end cleanly), or when
 :meth:`Link.end <pqe2ee.io.tunnel.pump.Link.end>` wakes it through a pipe (shutdown,
