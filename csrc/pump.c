@@ -95,9 +95,10 @@ static void buf_consume(struct buf *b, size_t n) {
     }
 }
 
-/* Room at the end, after moving the live bytes to the front if that gains any. */
-static size_t buf_room(struct buf *b) {
-    if (b->head > 0 && b->tail == b->cap) {
+/* Room at the end, after moving the live bytes to the front when there is less than
+ * want (and moving gains any). */
+static size_t buf_room(struct buf *b, size_t want) {
+    if (b->head > 0 && b->cap - b->tail < want) {
         size_t n = used(b);
         memmove(b->p, b->p + b->head, n);
         if (b->secret) {
@@ -203,7 +204,7 @@ int pqe2ee_pump_push(pqe2ee_pump *p, int which, const unsigned char *data, size_
     if (b == NULL || (len > 0 && data == NULL)) {
         return PQE2EE_PUMP_ERR_STATE;
     }
-    if (buf_room(b) < len) {
+    if (buf_room(b, len) < len) {
         return PQE2EE_PUMP_ERR_FULL;
     }
     if (len > 0) {
@@ -265,7 +266,7 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
             break; /* incomplete */
         }
         text = body - PQE2EE_RECORD_TAG;
-        if (buf_room(out) < text) {
+        if (buf_room(out, text) < text) {
             break; /* plain_out is full: backpressure */
         }
         dst = out->p + out->tail;
@@ -311,10 +312,13 @@ static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
     return PQE2EE_PUMP_DONE;
 }
 
-/* How much plaintext may be read now: what sess_out can take once sealed, what the
- * stage holds, and what the send limit still allows. */
+/* How much plaintext may be read now: what sess_out can take once sealed (less the
+ * reserve), what the stage holds, and what the send limit still allows. */
 static size_t read_allowance(pqe2ee_pump *p) {
-    size_t room = buf_room(&p->sess_out), rs = p->record_size;
+    size_t room = buf_room(&p->sess_out, p->sess_out.cap / 2), rs = p->record_size;
+    /* keep MIN_BUFFER free for the caller's records (close, key update, alert), which
+     * must fit even while the session's reader is not taking anything */
+    room = room > MIN_BUFFER ? room - MIN_BUFFER : 0;
     size_t full = room / (rs + PQE2EE_RECORD_OVERHEAD);
     size_t rest = room - full * (rs + PQE2EE_RECORD_OVERHEAD);
     size_t n = full * rs + (rest > PQE2EE_RECORD_OVERHEAD ? rest - PQE2EE_RECORD_OVERHEAD : 0);
@@ -460,7 +464,7 @@ static int pump_loop(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, 
         }
         fds[1].fd = session_fd;
         fds[1].events = 0;
-        if (read_session && !p->session_eof && buf_room(&p->sess_in) > 0) {
+        if (read_session && !p->session_eof && buf_room(&p->sess_in, p->sess_in.cap / 2) > 0) {
             fds[1].events |= POLLIN;
         }
         if (used(&p->sess_out) > 0) {
@@ -515,7 +519,8 @@ static int pump_loop(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, 
             }
         }
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR) && fds[1].events & POLLIN) {
-            n = fill(&p->sess_in, buf_room(&p->sess_in), session_fd, &r->session_read, &err);
+            n = fill(&p->sess_in, p->sess_in.cap - p->sess_in.tail, session_fd, &r->session_read,
+                     &err);
             if (n < 0) {
                 return os_error(r, 1, err);
             }

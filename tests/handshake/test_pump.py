@@ -4,6 +4,7 @@ wake, idle and reset.  Runs under ASan/UBSan too (`make sanitize`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -500,6 +501,34 @@ def test_the_core_reports_a_tag_failure_itself_and_keeps_no_plaintext(aead: str)
         app.setblocking(False)
         with pytest.raises(BlockingIOError):
             app.recv(100)
+    finally:
+        _binding.pump_free(pump)
+        for s in (app, plain, wire, far):
+            s.close()
+
+
+def test_records_from_python_still_fit_when_the_session_reader_stops() -> None:
+    """A session reader that stops must not leave the close (or a key update) without
+    room: the pump keeps 4 KiB of its session output for them."""
+    pump = _binding.pump_new("chacha20-poly1305", 1 << 16, rec.MAX_ENCRYPTED, 1 << 16)
+    app, plain = socket.socketpair()
+    wire, far = socket.socketpair()  # far never reads
+    try:
+        _binding.pump_set_key(pump, True, bytes(32), bytes(12), 0, 1 << 40)
+        for s in (app, plain, wire):
+            s.setblocking(False)
+        flags = _binding.pump_status("READ_PLAIN")
+        for _ in range(50):  # bounded: until every buffer on the way is full
+            sent = 0
+            with contextlib.suppress(BlockingIOError):
+                for _ in range(1000):
+                    sent += app.send(bytes(1 << 12))
+            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 100)
+            assert result.status == _binding.pump_status("TIMEOUT")
+            if sent == 0 and result.plain_read == 0:
+                break
+        assert result.pending_session > 1 << 15  # stuck: the reader takes nothing
+        assert _binding.pump_push(pump, _binding.pump_status("SESSION_OUT"), bytes(4000))
     finally:
         _binding.pump_free(pump)
         for s in (app, plain, wire, far):
