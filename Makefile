@@ -65,7 +65,7 @@ sanitize: $(ASAN_STAMP)
 	$(PY) -c "import shutil; shutil.copytree('pqe2ee', '$(ASAN_LIB)/pqe2ee', \
 		ignore=shutil.ignore_patterns('*.so', '__pycache__'))"
 	cp $(ASAN_EXT)/pqe2ee/_core*.so $(ASAN_LIB)/pqe2ee/
-	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/test_stream_*.py tests/handshake/test_records_core.py
+	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/test_stream_*.py tests/handshake/test_records_core.py tests/handshake/test_pump.py
 
 test: build lint typecheck pytest sanitize
 

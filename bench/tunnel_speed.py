@@ -186,7 +186,7 @@ def measure(kind: str, redis: int, pg: int, keys: Path, quick: bool) -> dict[str
     return figures
 
 
-def machine() -> list[str]:
+def machine(load_at_start: float) -> list[str]:
     cpu = "?"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
         for line in f:
@@ -199,7 +199,8 @@ def machine() -> list[str]:
         f"- machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}",
         f"- Python {platform.python_version()}, pqe2ee {__version__}",
         f"- {redis_v.stdout.strip().split(' sha=')[0]}; {pg_v.stdout.strip()}",
-        f"- load average at start: {os.getloadavg()[0]:.2f}",
+        f"- load average (1 min) at start: {load_at_start:.2f}, at the end: "
+        f"{os.getloadavg()[0]:.2f} (the tunnel's own threads count while it runs)",
     ]
 
 
@@ -212,6 +213,7 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"{tool} is not installed (see .ci/run)", file=sys.stderr)
             return 2
+    load_at_start = os.getloadavg()[0]
     results: dict[str, dict[str, list[float]]] = {k: {} for k in PATHS}
     with tempfile.TemporaryDirectory() as tmp, redis_server() as redis, postgres_server() as pg:
         keys = Path(tmp)
@@ -232,7 +234,7 @@ def main() -> int:
                 for key, value in measure(kind, redis.port, pg.port, keys, args.quick).items():
                     results[kind].setdefault(key, []).append(value)
     med = {k: {m: statistics.median(v) for m, v in d.items()} for k, d in results.items()}
-    print("\n".join(machine()))
+    print("\n".join(machine(load_at_start)))
     print(
         f"- command: `python bench/tunnel_speed.py --rounds {args.rounds}"
         f"{' --quick' if args.quick else ''}`; medians of {args.rounds} rounds\n"

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "internal/aead.h"
+#include "internal/records.h"
 #include "records.h"
 #include "stream.h"
 
@@ -27,6 +28,52 @@ static void record_nonce(const unsigned char *iv, unsigned long long seq,
     for (int i = 0; i < 8; i++) {
         nonce[IV_LEN - 1 - i] ^= (unsigned char)(seq >> (8 * i));
     }
+}
+
+int pqe2ee_record_seal_one(EVP_CIPHER_CTX *ctx, const unsigned char *iv, unsigned long long seq,
+                           unsigned char inner_type, const unsigned char *in, size_t len,
+                           unsigned char *out) {
+    size_t body = len + 1 + TAG_LEN;
+    unsigned char nonce[IV_LEN];
+    unsigned char fin[TAG_LEN];
+    int finl = 0;
+    out[0] = CT_ENCRYPTED;
+    out[1] = (unsigned char)(body >> 16);
+    out[2] = (unsigned char)(body >> 8);
+    out[3] = (unsigned char)body;
+    record_nonce(iv, seq, nonce);
+    return EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) == 1 &&
+           pqe2ee_aead_aad(ctx, 1, out, HEADER_LEN) &&
+           pqe2ee_aead_text(ctx, 1, out + HEADER_LEN, in, len) &&
+           pqe2ee_aead_text(ctx, 1, out + HEADER_LEN + len, &inner_type, 1) &&
+           EVP_EncryptFinal_ex(ctx, fin, &finl) == 1 && finl == 0 &&
+           EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + HEADER_LEN + len + 1) ==
+               1;
+}
+
+int pqe2ee_record_open_one(EVP_CIPHER_CTX *ctx, const unsigned char *iv, unsigned long long seq,
+                           const unsigned char *frame, size_t body, unsigned char *dst) {
+    size_t text = body - TAG_LEN;
+    unsigned char nonce[IV_LEN];
+    unsigned char tag[TAG_LEN];
+    unsigned char fin[TAG_LEN];
+    int finl = 0;
+    record_nonce(iv, seq, nonce);
+    memcpy(tag, frame + HEADER_LEN + text, TAG_LEN);
+    if (EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
+        !pqe2ee_aead_aad(ctx, 0, frame, HEADER_LEN) ||
+        !pqe2ee_aead_text(ctx, 0, dst, frame + HEADER_LEN, text) ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) != 1) {
+        OPENSSL_cleanse(dst, text);
+        return PQE2EE_STREAM_ERR_OPENSSL;
+    }
+    if (EVP_DecryptFinal_ex(ctx, fin, &finl) != 1) {
+        /* OpenSSL wrote plaintext before it checked the tag: none of it may stay. */
+        OPENSSL_cleanse(dst, text);
+        ERR_clear_error();
+        return PQE2EE_STREAM_ERR_TAG;
+    }
+    return PQE2EE_STREAM_OK;
 }
 
 static EVP_CIPHER_CTX *keyed_ctx(int cipher, int enc, const unsigned char *key, size_t key_len,
@@ -64,27 +111,12 @@ int pqe2ee_records_seal(int cipher, const unsigned char *key, size_t key_len,
     }
     for (size_t i = 0; i < n; i++) {
         size_t len = in_len - done < record_size ? in_len - done : record_size;
-        size_t body = len + 1 + TAG_LEN;
-        unsigned char nonce[IV_LEN];
-        unsigned char fin[TAG_LEN];
-        int finl = 0;
-        out[0] = CT_ENCRYPTED;
-        out[1] = (unsigned char)(body >> 16);
-        out[2] = (unsigned char)(body >> 8);
-        out[3] = (unsigned char)body;
-        record_nonce(iv, first_seq + i, nonce);
-        if (EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
-            !pqe2ee_aead_aad(ctx, 1, out, HEADER_LEN) ||
-            !pqe2ee_aead_text(ctx, 1, out + HEADER_LEN, in + done, len) ||
-            !pqe2ee_aead_text(ctx, 1, out + HEADER_LEN + len, &type_byte, 1) ||
-            EVP_EncryptFinal_ex(ctx, fin, &finl) != 1 || finl != 0 ||
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
-                                out + HEADER_LEN + len + 1) != 1) {
+        if (!pqe2ee_record_seal_one(ctx, iv, first_seq + i, type_byte, in + done, len, out)) {
             status = PQE2EE_STREAM_ERR_OPENSSL;
             break;
         }
         done += len;
-        out += HEADER_LEN + body;
+        out += len + OVERHEAD;
     }
     EVP_CIPHER_CTX_free(ctx);
     return status;
@@ -115,11 +147,7 @@ int pqe2ee_records_open(int cipher, const unsigned char *key, size_t key_len,
     while (in_len - *consumed >= HEADER_LEN) {
         const unsigned char *frame = in + *consumed;
         size_t body, text;
-        unsigned char nonce[IV_LEN];
-        unsigned char tag[TAG_LEN];
-        unsigned char fin[TAG_LEN];
         unsigned char *dst = out + *produced;
-        int finl = 0;
         if (frame[0] != CT_ENCRYPTED) {
             break;
         }
@@ -139,21 +167,8 @@ int pqe2ee_records_open(int cipher, const unsigned char *key, size_t key_len,
             status = PQE2EE_STREAM_ERR_COUNTER;
             break;
         }
-        record_nonce(iv, first_seq + *n_records, nonce);
-        memcpy(tag, frame + HEADER_LEN + text, TAG_LEN);
-        if (EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
-            !pqe2ee_aead_aad(ctx, 0, frame, HEADER_LEN) ||
-            !pqe2ee_aead_text(ctx, 0, dst, frame + HEADER_LEN, text) ||
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) != 1) {
-            OPENSSL_cleanse(dst, text);
-            status = PQE2EE_STREAM_ERR_OPENSSL;
-            break;
-        }
-        if (EVP_DecryptFinal_ex(ctx, fin, &finl) != 1) {
-            /* OpenSSL wrote plaintext before it checked the tag: none of it may stay. */
-            OPENSSL_cleanse(dst, text);
-            ERR_clear_error();
-            status = PQE2EE_STREAM_ERR_TAG;
+        status = pqe2ee_record_open_one(ctx, iv, first_seq + *n_records, frame, body, dst);
+        if (status != PQE2EE_STREAM_OK) {
             break;
         }
         *consumed += HEADER_LEN + body;

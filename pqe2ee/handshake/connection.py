@@ -54,6 +54,7 @@ from pqe2ee.handshake.record import (
     FrameError,
     FrameReader,
     RecordCipher,
+    RecordState,
     plain_frame,
 )
 from pqe2ee.handshake.suites import KEM_IDS, Suite
@@ -280,6 +281,46 @@ class Connection:
     def handshake_complete(self) -> bool:
         """Whether :class:`HandshakeComplete` has been emitted."""
         return self._done
+
+    # ------------------------------------------------------------------ bulk data path
+    def lend_records(self) -> tuple[RecordState | None, RecordState | None, bytes]:
+        """Lend the application-data record state to a data path outside this object
+        (the C socket pump, :mod:`pqe2ee.io.splice`), which then seals and opens the
+        application-data records itself.
+
+        Everything else goes on through this object: the borrower feeds it every record
+        that is not application data (:meth:`receive_data`, :meth:`next_event`), asks it
+        for key updates and the close, and reports what it used with
+        :meth:`return_records` before each of those calls.  Lend again after them: a key
+        update changes the keys.
+
+        :returns: ``(send, receive, unprocessed)``: the sending direction's state (None
+            once this side has closed), the receiving direction's (None once the peer
+            has), and the bytes received but not processed yet, which now belong to the
+            borrower and come before anything it reads.
+        :raises LocalProtocolError: the handshake is not complete, the connection failed,
+            or events are still waiting to be read.
+        """
+        if not self._done or self._error is not None or self.state is State.ERROR:
+            raise LocalProtocolError("only an established, healthy connection can be lent")
+        if self._events or self._pending_control is not None:
+            raise LocalProtocolError("read the waiting events before lending the records")
+        assert self._write is not None
+        assert self._read is not None
+        send = self._write.lend(sending=True) if self._can_send() else None
+        receive = self._read.lend(sending=False) if self.state is State.CONNECTED else None
+        with self._reader.unread() as view:
+            unprocessed = bytes(view)
+        self._reader.advance(len(unprocessed))
+        return send, receive, unprocessed
+
+    def return_records(self, sent: tuple[int, int], received: tuple[int, int]) -> None:
+        """Count what the borrower of :meth:`lend_records` sealed and opened since it
+        last reported: ``(records, content bytes)`` each way."""
+        if self._write is None or self._read is None:
+            raise LocalProtocolError("nothing was lent")
+        self._write.advance(*sent)
+        self._read.advance(*received)
 
     # ------------------------------------------------------------------ plumbing
     def _die(self, fail: _Fail) -> RemoteProtocolError:

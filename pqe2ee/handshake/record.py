@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
@@ -32,6 +33,7 @@ __all__ = [
     "FrameError",
     "FrameReader",
     "RecordCipher",
+    "RecordState",
 ]
 
 CT_ALERT = 0x15
@@ -155,6 +157,34 @@ def plain_frame(ctype: int, payload: bytes) -> bytes:
     return bytes([ctype]) + len(payload).to_bytes(3, "big") + payload
 
 
+@dataclass(frozen=True, repr=False)
+class RecordState:
+    """One direction's application-data record state, lent to a data path outside
+    Python (the C socket pump, :mod:`pqe2ee.io.splice`) by
+    :meth:`~pqe2ee.handshake.Connection.lend_records`.
+
+    It holds a traffic key: its repr shows only the AEAD and the counters, and it should
+    be dropped as soon as the key is installed elsewhere.
+
+    :param aead: the suite's AEAD name.
+    :param key: the traffic key (32 bytes).
+    :param iv: the 12-byte IV, XORed with the sequence number into each nonce (§7).
+    :param seq: the next sequence number.
+    :param limit: the sequence number at which the borrower must stop: for the sending
+        direction the key update is due there (§7 usage limits); for the receiving one it
+        is the end of the nonce space.
+    """
+
+    aead: str
+    key: bytes
+    iv: bytes
+    seq: int
+    limit: int
+
+    def __repr__(self) -> str:
+        return f"RecordState({self.aead}, seq={self.seq}, limit={self.limit})"
+
+
 class RecordCipher:
     """One direction's AEAD state: key, IV, sequence number, usage counters."""
 
@@ -182,6 +212,19 @@ class RecordCipher:
     @property
     def needs_update(self) -> bool:
         return self.seq >= RECORD_LIMIT or self.bytes_used >= BYTE_LIMIT
+
+    def lend(self, *, sending: bool) -> RecordState:
+        """This direction's key and counters for a borrower; see :meth:`advance`."""
+        limit = self.seq + self.records_left() if sending else (1 << 64) - 1
+        return RecordState(self._aead_name, self._key, self._iv, self.seq, limit)
+
+    def advance(self, records: int, content_bytes: int) -> None:
+        """Count ``records`` records of ``content_bytes`` sealed or opened by a borrower
+        with the state :meth:`lend` gave (same key, sequence numbers from ``seq`` on)."""
+        if records < 0 or content_bytes < 0:
+            raise ValueError("record counts cannot go back")
+        self.seq += records
+        self.bytes_used += content_bytes
 
     def _nonce(self) -> bytes:
         if self.seq >= 1 << 64:  # pragma: no cover - a rekey happens 2^40 records earlier

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pqe2ee.exceptions import RemoteProtocolError
+from pqe2ee.exceptions import LocalProtocolError, RemoteProtocolError
 from pqe2ee.handshake import (
     NEED_DATA,
     Config,
@@ -26,7 +26,14 @@ from pqe2ee.handshake import (
     Suite,
 )
 
-__all__ = ["SecureReader", "SecureWriter", "open_connection", "start_server", "wrap_streams"]
+__all__ = [
+    "SecureReader",
+    "SecureWriter",
+    "open_connection",
+    "start_server",
+    "wrap_established",
+    "wrap_streams",
+]
 
 _READ_SIZE = 1 << 18
 
@@ -213,6 +220,22 @@ async def wrap_streams(
             session.flush()  # the alert, if any
         writer.close()
         raise
+    return SecureReader(session), SecureWriter(session)
+
+
+def wrap_established(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
+) -> tuple[SecureReader, SecureWriter]:
+    """The secure pair over a stream pair whose handshake ``conn`` has already completed
+    (elsewhere, for example over the bare socket); bytes ``conn`` holds unprocessed
+    come first.
+
+    :raises LocalProtocolError: ``conn``'s handshake is not complete.
+    """
+    if not conn.handshake_complete:
+        raise LocalProtocolError("wrap_established needs a connection past its handshake")
+    session = _Session(reader, writer, conn)
+    session.suite, session.peer_identity = conn.suite, conn.peer_identity
     return SecureReader(session), SecureWriter(session)
 
 

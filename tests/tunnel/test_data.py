@@ -13,7 +13,10 @@ import struct
 
 import pytest
 
-from pqe2ee.io.tunnel import Endpoint, Limits, TunnelClient, TunnelServer
+from pqe2ee import _binding
+from pqe2ee.exceptions import BackendUnavailable
+from pqe2ee.io.tunnel import Endpoint, Limits, TunnelClient, TunnelServer, native
+from pqe2ee.io.tunnel.listener import DATA_PATH_ENV, data_path_setting
 from tests.tunnel.util import (
     EchoService,
     client_settings,
@@ -25,6 +28,33 @@ from tests.tunnel.util import (
     server_settings,
     tunnel_pair,
 )
+
+
+@pytest.fixture(autouse=True, params=["auto", "python"])
+def data_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on the default data path (the C pump when the core is built)
+    and on the asyncio fallback."""
+    monkeypatch.setenv(DATA_PATH_ENV, request.param)
+    return str(request.param)
+
+
+def test_the_data_path_taken(data_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    taken: list[str] = []
+    real = native.splice
+
+    async def spy(*args: object, **kwargs: object) -> None:
+        taken.append("c")
+        await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(native, "splice", spy)
+
+    async def main() -> None:
+        async with tunnel_pair() as pair:
+            assert await roundtrip(pair.entry, b"which way?") == b"which way?"
+
+    run(main())
+    native_expected = data_path == "auto" and _binding.CORE_AVAILABLE
+    assert taken == (["c", "c"] if native_expected else [])
 
 
 def test_big_payload_both_ways_and_one_log_line_each(caplog: pytest.LogCaptureFixture) -> None:
@@ -248,3 +278,15 @@ def test_a_reader_that_stops_holds_the_service_back() -> None:
             writer.close()
 
     run(main(), timeout=90)
+
+
+def test_an_unknown_data_path_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_PATH_ENV, "fast")
+    with pytest.raises(ValueError, match=DATA_PATH_ENV):
+        data_path_setting()
+    monkeypatch.setenv(DATA_PATH_ENV, "c")
+    if _binding.CORE_AVAILABLE:
+        assert data_path_setting() == "c"
+    else:  # pragma: no cover - without a build
+        with pytest.raises(BackendUnavailable):
+            data_path_setting()

@@ -4,8 +4,10 @@
 
     app --tcp--> TunnelClient ==pqe2ee session==> TunnelServer --tcp--> service
 
-Each accepted connection gets its own session and handshake (:mod:`pqe2ee.io.aio`);
-the server requires and pins the client's identity, the client pins the server's.
+Each accepted connection gets its own session and handshake; after it the bytes move in
+the C core (:mod:`pqe2ee.io.splice`, one thread per connection), or through
+:mod:`pqe2ee.io.aio` without it.  The server requires and pins the client's identity,
+the client pins the server's.
 Half-close passes through; handshake and idle timeouts, a connection limit and
 handshake slots bound what peers can hold; shutdown lets open connections finish for a
 grace period.  One log line per connection (logger ``pqe2ee.tunnel``), never a key or a

@@ -8,8 +8,10 @@ before any of its bytes have left this machine.
 from __future__ import annotations
 
 import asyncio
+import socket
 
-from pqe2ee.io import aio
+from pqe2ee.handshake import Connection
+from pqe2ee.io.tunnel import sockets
 from pqe2ee.io.tunnel.config import ClientSettings
 from pqe2ee.io.tunnel.listener import Listener
 from pqe2ee.io.tunnel.pump import Link
@@ -37,9 +39,7 @@ class TunnelClient(Listener):
             self.settings.connect,
         )
 
-    async def handle(
-        self, link: Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def handle(self, link: Link, sock: socket.socket, owned: list[socket.socket]) -> None:
         loop = asyncio.get_running_loop()
         limits = self.limits
         target = self.settings.connect
@@ -48,16 +48,16 @@ class TunnelClient(Listener):
                 await self._handshake_slot(link)
                 try:
                     async with asyncio.timeout(limits.connect_timeout):
-                        r_reader, r_writer = await asyncio.open_connection(target.host, target.port)
-                    link.attach(r_writer)
-                    secure = await aio.wrap_streams(
-                        r_reader, r_writer, self.settings.config, handshake_timeout=None
-                    )
+                        remote = await sockets.connect(target)
+                    owned.append(remote)
+                    conn = Connection(self.settings.config, "client")
+                    done = await sockets.handshake(remote, conn)
                 finally:
                     self.slots.release(link)
         except Exception as exc:
             self.handshake_failure(link, exc)
             return
-        s_reader, s_writer = secure
-        self.note_session(link, s_writer.suite, s_writer.peer_identity)
-        await link.splice(reader, s_writer, s_reader, writer, names=("local", "tunnel"))
+        self.note_session(link, done.suite, done.peer_identity)
+        await self.carry(
+            link, conn, sock, remote, owned, plain_is_near=True, names=("local", "tunnel")
+        )

@@ -1,27 +1,49 @@
 """What both tunnel ends share: the listening socket, the connection limit, handshake
-slots, the set of open connections, and shutdown with a grace period."""
+slots, the set of open connections, the choice of data path, and shutdown with a grace
+period."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import itertools
+import os
+import socket
 from typing import Any
 
-from pqe2ee.exceptions import RemoteProtocolError
-from pqe2ee.handshake import PublicIdentity, Suite
+from pqe2ee.exceptions import BackendUnavailable, RemoteProtocolError
+from pqe2ee.handshake import Connection, PublicIdentity, Suite
+from pqe2ee.io import aio, splice
+from pqe2ee.io.tunnel import native, sockets
 from pqe2ee.io.tunnel.config import Endpoint, Limits
 from pqe2ee.io.tunnel.limits import HandshakeSlots
 from pqe2ee.io.tunnel.pump import Link
 from pqe2ee.io.tunnel.record import LOGGER, ConnectionRecord, describe
 
-__all__ = ["Listener"]
+__all__ = ["DATA_PATH_ENV", "Listener", "data_path_setting"]
 
 _SETTLE_TIMEOUT = 10.0
 
+#: ``auto`` (the C pump when the core runs the suite's AEAD, else Python), ``c`` (the C
+#: pump or refuse to start) or ``python`` (the asyncio streams path).
+DATA_PATH_ENV = "PQE2EE_TUNNEL_DATA_PATH"
 
-def _address(writer: asyncio.StreamWriter) -> str:
-    peer: Any = writer.get_extra_info("peername")
+
+def data_path_setting() -> str:
+    """The data path :data:`DATA_PATH_ENV` asks for.
+
+    :raises ValueError: an unknown value.
+    :raises BackendUnavailable: ``c`` without a built C core.
+    """
+    value = os.environ.get(DATA_PATH_ENV, "auto").strip().lower() or "auto"
+    if value not in ("auto", "c", "python"):
+        raise ValueError(f"{DATA_PATH_ENV} must be auto, c or python, not {value!r}")
+    if value == "c" and not splice.available("chacha20-poly1305"):
+        raise BackendUnavailable(f"{DATA_PATH_ENV}=c, but the C core is not built (make build)")
+    return value
+
+
+def _address(peer: Any) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         host = str(peer[0])
         return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
@@ -49,7 +71,9 @@ class Listener:
         )
         #: The records of the last 1024 connections that ended (what their log lines say).
         self.finished: collections.deque[ConnectionRecord] = collections.deque(maxlen=1024)
-        self._server: asyncio.Server | None = None
+        self.data_path = data_path_setting()
+        self._sock: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
         self._links: set[Link] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._numbers = itertools.count(1)
@@ -59,8 +83,8 @@ class Listener:
     @property
     def address(self) -> Endpoint:
         """The address actually bound (the real port when ``listen`` said 0)."""
-        assert self._server is not None, "start() first"
-        name = self._server.sockets[0].getsockname()
+        assert self._sock is not None, "start() first"
+        name = self._sock.getsockname()
         return Endpoint(str(name[0]), int(name[1]))
 
     @property
@@ -72,16 +96,26 @@ class Listener:
         # A burst of connects beyond the listen backlog waits a SYN retry (a second or
         # more) in the kernel: size the backlog to the connection limit.
         backlog = max(100, min(self.limits.max_connections, 4096))
-        self._server = await asyncio.start_server(
-            self._on_connect, self.listen.host, self.listen.port, backlog=backlog
-        )
+        self._sock = sockets.listening_socket(self.listen, backlog)
+        self._accepting = asyncio.create_task(self._accept_loop(self._sock))
 
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept_loop(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                sock, peer = await sockets.accept(listener)
+            except OSError as exc:  # out of file descriptors, and the like: go on
+                LOGGER.warning("tunnel %s: accept failed: %s", self.role, describe(exc))
+                await asyncio.sleep(0.1)
+                continue
+            self._tasks.add(asyncio.create_task(self._on_connect(sock, peer)))
+
+    async def _on_connect(self, sock: socket.socket, peer: Any) -> None:
         task = asyncio.current_task()
         assert task is not None
-        record = ConnectionRecord(self.role, next(self._numbers), _address(writer))
+        record = ConnectionRecord(self.role, next(self._numbers), _address(peer))
         link = Link(record, self.limits.idle_timeout)
-        link.attach(writer)
+        link.set_cut(lambda: _cancel_unless_current(task))
+        owned = [sock]
         self._tasks.add(task)
         try:
             if self._closing:
@@ -90,20 +124,67 @@ class Listener:
                 link.end(f"refused: {self.limits.max_connections} connections open (limit)")
             else:
                 self._links.add(link)
-                await self.handle(link, reader, writer)
+                await self.handle(link, sock, owned)
         except Exception as exc:  # one connection's bug must not take the listener down
             link.end(f"internal error: {describe(exc)}")
         finally:
             link.end("cancelled")  # a no-op unless nothing ended it yet
+            for left in owned:  # sockets no data path took over
+                sockets.close(left)
             self._links.discard(link)
             self._tasks.discard(task)
             self.finished.append(record)
             record.log()
 
-    async def handle(
-        self, link: Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def handle(self, link: Link, sock: socket.socket, owned: list[socket.socket]) -> None:
+        """Serve one accepted connection.  ``owned`` lists the raw sockets to close when
+        it ends; a data path that takes a socket over removes it from there."""
         raise NotImplementedError
+
+    def native(self, suite: Suite | None) -> bool:
+        """Whether a connection with ``suite`` takes the C data path."""
+        if self.data_path == "python" or suite is None:
+            return False
+        return splice.available(suite.aead)
+
+    async def carry(
+        self,
+        link: Link,
+        conn: Connection,
+        plain: socket.socket,
+        session: socket.socket,
+        owned: list[socket.socket],
+        *,
+        plain_is_near: bool,
+        names: tuple[str, str],
+    ) -> None:
+        """Carry an established session's data between its two sockets, on the C pump
+        when it can run the suite, else through the asyncio streams."""
+        owned.clear()  # from here the data path closes them
+        if self.native(conn.suite):
+            await native.splice(
+                link, conn, plain, session, plain_is_near=plain_is_near, names=names
+            )
+            return
+        link.set_cut(None)
+        try:
+            p_reader, p_writer = await asyncio.open_connection(sock=plain)
+        except BaseException:
+            sockets.close(plain)
+            sockets.close(session)
+            raise
+        link.attach(p_writer)
+        try:
+            r_reader, r_writer = await asyncio.open_connection(sock=session)
+        except BaseException:
+            sockets.close(session)
+            raise
+        link.attach(r_writer)
+        s_reader, s_writer = aio.wrap_established(r_reader, r_writer, conn)
+        if plain_is_near:
+            await link.splice(p_reader, s_writer, s_reader, p_writer, names=names)
+        else:
+            await link.splice(s_reader, p_writer, p_reader, s_writer, names=names)
 
     async def _handshake_slot(self, link: Link) -> None:
         await self.slots.acquire(link, lambda: link.end("evicted: handshake slots full"))
@@ -131,8 +212,11 @@ class Listener:
         the configured grace, cut short by :meth:`cut_now`), then cut the rest."""
         grace = self.limits.grace if grace is None else grace
         self._closing = True
-        if self._server is not None:
-            self._server.close()
+        if self._accepting is not None:
+            self._accepting.cancel()
+            await asyncio.gather(self._accepting, return_exceptions=True)
+        if self._sock is not None:
+            self._sock.close()  # new connects are refused from now on
         if self._tasks:
             LOGGER.info(
                 "tunnel %s: shutting down, %d connections open, grace %g s",
@@ -160,8 +244,6 @@ class Listener:
             task.cancel()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=_SETTLE_TIMEOUT)
-        if self._server is not None:
-            await self._server.wait_closed()
 
     async def __aenter__(self) -> Listener:
         await self.start()
@@ -169,3 +251,10 @@ class Listener:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.shutdown()
+
+
+def _cancel_unless_current(task: asyncio.Task[Any]) -> None:
+    """Interrupt ``task`` (a handshake on raw sockets), unless it is the caller itself,
+    which goes on to its own end."""
+    if task is not asyncio.current_task():
+        task.cancel()

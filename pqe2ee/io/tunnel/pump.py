@@ -1,5 +1,9 @@
 """One tunnelled connection once both ends exist: bytes both ways, half-close, idle.
 
+:class:`Link` is the connection's record and the way to end it on either data path;
+:meth:`Link.splice` is the asyncio streams path (the fallback without the C core; the C
+path is :mod:`pqe2ee.io.tunnel.native`).
+
 Each direction is copied by its own task.  The end of one direction's stream is passed
 on as the end of the other side's stream (``write_eof``: a TCP FIN on the plain side,
 the authenticated close record on the session side), while the other direction keeps
@@ -83,10 +87,16 @@ class Link:
         self._raw: list[asyncio.StreamWriter] = []
         self._writers: list[_Writer] = []
         self._last = 0.0
+        self._cut: Callable[[], None] | None = None
 
     def attach(self, raw: asyncio.StreamWriter) -> None:
-        """Track a socket that :meth:`end` must be able to cut."""
+        """Track a transport that :meth:`end` must be able to cut."""
         self._raw.append(raw)
+
+    def set_cut(self, cut: Callable[[], None] | None) -> None:
+        """How :meth:`end` interrupts whatever owns the raw sockets now (the handshake's
+        task, the C pump's thread); None: nothing to interrupt."""
+        self._cut = cut
 
     def end(self, reason: str, *, graceful: bool = False) -> None:
         """End the connection now, for ``reason``: cut every socket (the far ends see a
@@ -105,6 +115,8 @@ class Link:
     def abort(self) -> None:
         for raw in self._raw:
             raw.transport.abort()
+        if self._cut is not None:
+            self._cut()
 
     def _touch_up(self, n: int) -> None:
         self.record.up += n

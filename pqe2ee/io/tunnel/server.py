@@ -8,8 +8,10 @@ has even connected to the service: the service never sees a byte from it.
 from __future__ import annotations
 
 import asyncio
+import socket
 
-from pqe2ee.io import aio
+from pqe2ee.handshake import Connection
+from pqe2ee.io.tunnel import sockets
 from pqe2ee.io.tunnel.config import ServerSettings
 from pqe2ee.io.tunnel.listener import Listener
 from pqe2ee.io.tunnel.pump import Link
@@ -40,39 +42,33 @@ class TunnelServer(Listener):
             len(self.settings.config.peer_fingerprints),
         )
 
-    async def handle(
-        self, link: Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def handle(self, link: Link, sock: socket.socket, owned: list[socket.socket]) -> None:
         loop = asyncio.get_running_loop()
         limits = self.limits
+        conn = Connection(self.settings.config, "server")
         try:
             async with asyncio.timeout_at(loop.time() + limits.handshake_timeout):
                 await self._handshake_slot(link)
                 try:
-                    secure = await aio.wrap_streams(
-                        reader,
-                        writer,
-                        self.settings.config,
-                        server_side=True,
-                        handshake_timeout=None,
-                    )
+                    done = await sockets.handshake(sock, conn)
                 finally:
                     self.slots.release(link)
         except Exception as exc:
             self.handshake_failure(link, exc)
             return
-        s_reader, s_writer = secure
-        self.note_session(link, s_writer.suite, s_writer.peer_identity)
-        peer = s_writer.peer_identity
+        self.note_session(link, done.suite, done.peer_identity)
+        peer = done.peer_identity
         name = self.settings.peer_names.get(peer.fingerprint()) if peer else None
         if name:
             link.record.peer += f"({name})"
         forward = self.settings.forward
         try:
             async with asyncio.timeout(limits.connect_timeout):
-                p_reader, p_writer = await asyncio.open_connection(forward.host, forward.port)
+                service = await sockets.connect(forward)
         except (OSError, TimeoutError) as exc:
             link.end(f"service {forward} unreachable: {describe(exc)}")
             return
-        link.attach(p_writer)
-        await link.splice(s_reader, p_writer, p_reader, s_writer, names=("tunnel", "service"))
+        owned.append(service)
+        await self.carry(
+            link, conn, service, sock, owned, plain_is_near=False, names=("tunnel", "service")
+        )

@@ -1,0 +1,560 @@
+/* The session data path between a plaintext socket and a session socket, after the
+ * handshake: read plaintext, seal records, write them; read records, open them, write
+ * the plaintext.  One poll() loop per call over non-blocking sockets, with a bounded
+ * output buffer per direction: a direction stops reading while its output is full, so
+ * a slow reader holds its writer back (backpressure) without blocking the other way.
+ *
+ * Fail closed: a record that fails authentication or has an impossible length stops the
+ * pump with everything not yet written to the plain socket wiped, and no byte of that
+ * record's plaintext ever leaves.  A record that is not application data stops the pump
+ * before it is consumed, so the caller's protocol code processes it with the sequence
+ * number it was sealed under.  Keys live only in the OpenSSL contexts (wiped on free);
+ * plaintext buffers are wiped as they empty and again on free. */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "internal/aead.h"
+#include "internal/records.h"
+#include "pump.h"
+#include "stream.h"
+
+#define IV_LEN 12
+#define MAX_RECORD ((size_t)1 << 16)
+#define MIN_BUFFER ((size_t)4096)
+#define MAX_BUFFER ((size_t)16 << 20)
+#define MIN_READ ((size_t)1024) /* do not read plaintext into less room than this */
+
+struct buf {
+    unsigned char *p;
+    size_t cap, head, tail; /* live bytes are p[head .. tail) */
+    size_t dirty;           /* p[0 .. dirty) has been written at some point */
+    int secret;             /* plaintext: wipe what leaves the live range */
+};
+
+struct pqe2ee_pump {
+    int cipher;
+    size_t record_size, max_frame;
+    EVP_CIPHER_CTX *seal_ctx, *open_ctx;
+    unsigned char send_iv[IV_LEN], recv_iv[IV_LEN];
+    unsigned long long send_seq, recv_seq, send_limit, recv_limit;
+    struct buf stage;     /* plaintext read, to be sealed at once */
+    struct buf sess_out;  /* sealed records to write */
+    struct buf sess_in;   /* session bytes to open */
+    struct buf plain_out; /* opened plaintext to write */
+    size_t control_len;   /* > 0: the frame at the front of sess_in is not data */
+    int plain_eof, session_eof, plain_shut, session_shut;
+};
+
+static size_t used(const struct buf *b) { return b->tail - b->head; }
+
+static int buf_init(struct buf *b, size_t cap, int secret) {
+    b->p = malloc(cap);
+    b->cap = cap;
+    b->head = b->tail = b->dirty = 0;
+    b->secret = secret;
+    return b->p != NULL;
+}
+
+/* Wipe every byte ever written (not the whole capacity: pages never touched stay
+ * untouched, so a short connection does not fault in its full buffers to wipe them). */
+static void buf_wipe(struct buf *b) {
+    if (b->p != NULL && b->dirty > 0) {
+        OPENSSL_cleanse(b->p, b->dirty);
+    }
+    b->head = b->tail = b->dirty = 0;
+}
+
+static void buf_grew(struct buf *b) {
+    if (b->tail > b->dirty) {
+        b->dirty = b->tail;
+    }
+}
+
+static void buf_release(struct buf *b) {
+    buf_wipe(b);
+    free(b->p);
+    b->p = NULL;
+}
+
+/* Drop n bytes from the front; an emptied buffer starts over at 0. */
+static void buf_consume(struct buf *b, size_t n) {
+    if (b->secret) {
+        OPENSSL_cleanse(b->p + b->head, n);
+    }
+    b->head += n;
+    if (b->head == b->tail) {
+        b->head = b->tail = 0;
+    }
+}
+
+/* Room at the end, after moving the live bytes to the front when there is less than
+ * want (and moving gains any). */
+static size_t buf_room(struct buf *b, size_t want) {
+    if (b->head > 0 && b->cap - b->tail < want) {
+        size_t n = used(b);
+        memmove(b->p, b->p + b->head, n);
+        if (b->secret) {
+            OPENSSL_cleanse(b->p + n, b->tail - n);
+        }
+        b->head = 0;
+        b->tail = n;
+    }
+    return b->cap - b->tail;
+}
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+pqe2ee_pump *pqe2ee_pump_new(int cipher, size_t record_size, size_t max_frame,
+                             size_t buffer_size) {
+    pqe2ee_pump *p;
+    size_t sealed_max;
+    if (pqe2ee_aead_cipher(cipher) == NULL || record_size == 0 || record_size > MAX_RECORD ||
+        max_frame < PQE2EE_RECORD_TAG + 1 || max_frame > MAX_RECORD + 256 ||
+        buffer_size < MIN_BUFFER || buffer_size > MAX_BUFFER) {
+        return NULL;
+    }
+    p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        return NULL;
+    }
+    p->cipher = cipher;
+    p->record_size = record_size;
+    p->max_frame = max_frame;
+    /* a full stage of plaintext sealed, plus room for the caller's few control records */
+    sealed_max = buffer_size + (buffer_size / record_size + 1) * PQE2EE_RECORD_OVERHEAD;
+    if (!buf_init(&p->stage, buffer_size, 1) ||
+        !buf_init(&p->sess_out, sealed_max + MIN_BUFFER, 0) ||
+        !buf_init(&p->sess_in, buffer_size + PQE2EE_RECORD_HEADER + max_frame, 0) ||
+        !buf_init(&p->plain_out, buffer_size + max_frame, 1)) {
+        pqe2ee_pump_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void pqe2ee_pump_free(pqe2ee_pump *p) {
+    if (p == NULL) {
+        return;
+    }
+    EVP_CIPHER_CTX_free(p->seal_ctx); /* clears the key schedule */
+    EVP_CIPHER_CTX_free(p->open_ctx);
+    buf_release(&p->stage);
+    buf_release(&p->sess_out);
+    buf_release(&p->sess_in);
+    buf_release(&p->plain_out);
+    OPENSSL_cleanse(p, sizeof *p);
+    free(p);
+}
+
+int pqe2ee_pump_set_key(pqe2ee_pump *p, int send, const unsigned char *key, size_t key_len,
+                        const unsigned char *iv, size_t iv_len, unsigned long long seq,
+                        unsigned long long limit) {
+    int status;
+    EVP_CIPHER_CTX *ctx;
+    if (p == NULL || iv == NULL || iv_len != IV_LEN) {
+        return PQE2EE_PUMP_ERR_STATE;
+    }
+    ctx = pqe2ee_aead_ctx(p->cipher, send ? 1 : 0, key, key_len, &status);
+    if (ctx == NULL) {
+        return PQE2EE_PUMP_ERR_STATE;
+    }
+    if (send) {
+        EVP_CIPHER_CTX_free(p->seal_ctx);
+        p->seal_ctx = ctx;
+        memcpy(p->send_iv, iv, IV_LEN);
+        p->send_seq = seq;
+        p->send_limit = limit;
+    } else {
+        EVP_CIPHER_CTX_free(p->open_ctx);
+        p->open_ctx = ctx;
+        memcpy(p->recv_iv, iv, IV_LEN);
+        p->recv_seq = seq;
+        p->recv_limit = limit;
+    }
+    return PQE2EE_PUMP_DONE;
+}
+
+static struct buf *which_buf(pqe2ee_pump *p, int which) {
+    switch (which) {
+    case PQE2EE_PUMP_SESSION_IN:
+        return &p->sess_in;
+    case PQE2EE_PUMP_SESSION_OUT:
+        return &p->sess_out;
+    case PQE2EE_PUMP_PLAIN_OUT:
+        return &p->plain_out;
+    default:
+        return NULL;
+    }
+}
+
+int pqe2ee_pump_push(pqe2ee_pump *p, int which, const unsigned char *data, size_t len) {
+    struct buf *b = p == NULL ? NULL : which_buf(p, which);
+    if (b == NULL || (len > 0 && data == NULL)) {
+        return PQE2EE_PUMP_ERR_STATE;
+    }
+    if (buf_room(b, len) < len) {
+        return PQE2EE_PUMP_ERR_FULL;
+    }
+    if (len > 0) {
+        memcpy(b->p + b->tail, data, len);
+        b->tail += len;
+        buf_grew(b);
+    }
+    if (which == PQE2EE_PUMP_SESSION_IN) {
+        p->control_len = 0; /* look at the front frame again */
+    }
+    return PQE2EE_PUMP_DONE;
+}
+
+int pqe2ee_pump_take(pqe2ee_pump *p, int which, unsigned char *out, size_t out_len,
+                     size_t *taken) {
+    struct buf *b = p == NULL ? NULL : which_buf(p, which);
+    size_t n;
+    if (b == NULL || taken == NULL || (out_len > 0 && out == NULL)) {
+        return PQE2EE_PUMP_ERR_STATE;
+    }
+    n = used(b) < out_len ? used(b) : out_len;
+    if (n > 0) {
+        memcpy(out, b->p + b->head, n);
+        buf_consume(b, n);
+    }
+    *taken = n;
+    if (which == PQE2EE_PUMP_SESSION_IN) {
+        p->control_len = 0;
+    }
+    return PQE2EE_PUMP_DONE;
+}
+
+/* Fail closed: no plaintext of this session stays in the pump. */
+static int fail(pqe2ee_pump *p, int status) {
+    buf_wipe(&p->stage);
+    buf_wipe(&p->plain_out);
+    return status;
+}
+
+/* Open the complete application-data records at the front of sess_in into plain_out,
+ * as far as plain_out has room; stop in front of a record that is not data. */
+static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
+    struct buf *in = &p->sess_in, *out = &p->plain_out;
+    while (p->control_len == 0 && used(in) >= PQE2EE_RECORD_HEADER &&
+           p->recv_seq < p->recv_limit) {
+        const unsigned char *frame = in->p + in->head;
+        size_t body, text;
+        unsigned char *dst;
+        int status;
+        if (frame[0] != PQE2EE_RECORD_TYPE) {
+            p->control_len = used(in); /* not a record at all: the caller reports it */
+            break;
+        }
+        body = ((size_t)frame[1] << 16) | ((size_t)frame[2] << 8) | frame[3];
+        if (body < PQE2EE_RECORD_TAG + 1 || body > p->max_frame) {
+            return fail(p, PQE2EE_PUMP_ERR_LENGTH);
+        }
+        if (used(in) - PQE2EE_RECORD_HEADER < body) {
+            break; /* incomplete */
+        }
+        text = body - PQE2EE_RECORD_TAG;
+        if (buf_room(out, text) < text) {
+            break; /* plain_out is full: backpressure */
+        }
+        dst = out->p + out->tail;
+        status = pqe2ee_record_open_one(p->open_ctx, p->recv_iv, p->recv_seq, frame, body, dst);
+        if (status == PQE2EE_STREAM_ERR_TAG) {
+            return fail(p, PQE2EE_PUMP_ERR_TAG);
+        }
+        if (status != PQE2EE_STREAM_OK) {
+            return fail(p, PQE2EE_PUMP_ERR_STATE);
+        }
+        if (dst[text - 1] != PQE2EE_RECORD_TYPE) {
+            OPENSSL_cleanse(dst, text); /* the caller opens it again, with this seq */
+            p->control_len = PQE2EE_RECORD_HEADER + body;
+            break;
+        }
+        OPENSSL_cleanse(dst + text - 1, 1);
+        out->tail += text - 1;
+        buf_grew(out);
+        buf_consume(in, PQE2EE_RECORD_HEADER + body);
+        p->recv_seq += 1;
+        r->opened_records += 1;
+        r->opened_bytes += text - 1;
+    }
+    return PQE2EE_PUMP_DONE;
+}
+
+/* Seal the staged plaintext into sess_out (room was checked before the read). */
+static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
+    struct buf *st = &p->stage, *out = &p->sess_out;
+    while (used(st) > 0) {
+        size_t len = used(st) < p->record_size ? used(st) : p->record_size;
+        if (!pqe2ee_record_seal_one(p->seal_ctx, p->send_iv, p->send_seq, PQE2EE_RECORD_TYPE,
+                                    st->p + st->head, len, out->p + out->tail)) {
+            return fail(p, PQE2EE_PUMP_ERR_STATE);
+        }
+        out->tail += len + PQE2EE_RECORD_OVERHEAD;
+        buf_grew(out);
+        buf_consume(st, len);
+        p->send_seq += 1;
+        r->sealed_records += 1;
+        r->plain_read += len;
+    }
+    return PQE2EE_PUMP_DONE;
+}
+
+/* How much plaintext may be read now: what sess_out can take once sealed (less the
+ * reserve), what the stage holds, and what the send limit still allows. */
+static size_t read_allowance(pqe2ee_pump *p) {
+    size_t room = buf_room(&p->sess_out, p->sess_out.cap / 2), rs = p->record_size;
+    /* keep MIN_BUFFER free for the caller's records (close, key update, alert), which
+     * must fit even while the session's reader is not taking anything */
+    room = room > MIN_BUFFER ? room - MIN_BUFFER : 0;
+    size_t full = room / (rs + PQE2EE_RECORD_OVERHEAD);
+    size_t rest = room - full * (rs + PQE2EE_RECORD_OVERHEAD);
+    size_t n = full * rs + (rest > PQE2EE_RECORD_OVERHEAD ? rest - PQE2EE_RECORD_OVERHEAD : 0);
+    unsigned long long records = p->send_limit - p->send_seq;
+    if (records < (n + rs - 1) / rs) {
+        n = (size_t)records * rs;
+    }
+    return n < p->stage.cap ? n : p->stage.cap;
+}
+
+/* Write what b holds to fd; 1 if bytes moved, 0 if none could, -1 on error. */
+static int flush(struct buf *b, int fd, unsigned long long *count, int *err) {
+    int moved = 0;
+    while (used(b) > 0) {
+        ssize_t n = send(fd, b->p + b->head, used(b), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            *err = errno;
+            return -1;
+        }
+        buf_consume(b, (size_t)n);
+        *count += (unsigned long long)n;
+        moved = 1;
+    }
+    return moved;
+}
+
+/* Read into b (at most max bytes); 1 if bytes came, 0 if none yet, 2 at end of stream,
+ * -1 on error. */
+static int fill(struct buf *b, size_t max, int fd, unsigned long long *count, int *err) {
+    ssize_t n;
+    do {
+        n = recv(fd, b->p + b->tail, max, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return 0;
+        }
+        *err = errno;
+        return -1;
+    }
+    if (n == 0) {
+        return 2;
+    }
+    b->tail += (size_t)n;
+    buf_grew(b);
+    *count += (unsigned long long)n;
+    return 1;
+}
+
+static int os_error(struct pqe2ee_pump_result *r, int side, int err) {
+    r->side = side;
+    r->os_error = err;
+    return PQE2EE_PUMP_ERR_OS;
+}
+
+static int half_close(int fd, int *done) {
+    if (*done) {
+        return 0;
+    }
+    *done = 1;
+    return shutdown(fd, SHUT_WR) == 0 || errno == ENOTCONN ? 0 : errno;
+}
+
+static int pump_loop(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, int flags,
+                     int timeout_ms, struct pqe2ee_pump_result *r) {
+    int read_plain = (flags & PQE2EE_PUMP_READ_PLAIN) != 0;
+    int read_session = (flags & PQE2EE_PUMP_READ_SESSION) != 0;
+    long long last = now_ms();
+    for (;;) {
+        struct pollfd fds[3];
+        int err = 0, moved = 0, n, status;
+        size_t allowance = 0;
+
+        /* nothing is opened once the caller stops reading the session (after the
+         * peer's close, a record is an error the caller's protocol code reports) */
+        status = read_session ? open_records(p, r) : PQE2EE_PUMP_DONE;
+        if (status != PQE2EE_PUMP_DONE) {
+            return status;
+        }
+        n = flush(&p->plain_out, plain_fd, &r->plain_written, &err);
+        if (n < 0) {
+            return os_error(r, 0, err);
+        }
+        moved |= n;
+        n = flush(&p->sess_out, session_fd, &r->session_written, &err);
+        if (n < 0) {
+            return os_error(r, 1, err);
+        }
+        moved |= n;
+        if (moved) {
+            last = now_ms();
+        }
+        if (moved && read_session && used(&p->plain_out) == 0 && p->control_len == 0 &&
+            used(&p->sess_in) > 0) {
+            continue; /* room again: open what is waiting before deciding anything */
+        }
+        if ((flags & PQE2EE_PUMP_SHUT_PLAIN) && used(&p->plain_out) == 0 &&
+            (err = half_close(plain_fd, &p->plain_shut)) != 0) {
+            return os_error(r, 0, err);
+        }
+        if ((flags & PQE2EE_PUMP_SHUT_SESSION) && used(&p->sess_out) == 0 &&
+            (err = half_close(session_fd, &p->session_shut)) != 0) {
+            return os_error(r, 1, err);
+        }
+
+        if (p->control_len > 0 && used(&p->plain_out) == 0) {
+            r->control_len = p->control_len;
+            return PQE2EE_PUMP_CONTROL;
+        }
+        if (read_plain && p->plain_eof) {
+            return PQE2EE_PUMP_PLAIN_EOF;
+        }
+        if (read_plain && p->send_seq >= p->send_limit) {
+            return PQE2EE_PUMP_SEND_LIMIT;
+        }
+        if (read_session && p->recv_seq >= p->recv_limit) {
+            return PQE2EE_PUMP_RECV_LIMIT;
+        }
+        if (read_session && p->session_eof && p->control_len == 0 && used(&p->plain_out) == 0) {
+            return PQE2EE_PUMP_SESSION_EOF; /* what is left cannot be a whole record */
+        }
+        if (used(&p->plain_out) == 0 && used(&p->sess_out) == 0 &&
+            (!read_plain || p->plain_eof) && (!read_session || p->session_eof) &&
+            !(flags & PQE2EE_PUMP_SHUT_PLAIN && !p->plain_shut) &&
+            !(flags & PQE2EE_PUMP_SHUT_SESSION && !p->session_shut)) {
+            return PQE2EE_PUMP_DONE;
+        }
+
+        fds[0].fd = plain_fd;
+        fds[0].events = 0;
+        allowance = read_plain && !p->plain_eof ? read_allowance(p) : 0;
+        if (allowance >= MIN_READ || (allowance > 0 && used(&p->sess_out) == 0)) {
+            fds[0].events |= POLLIN;
+        }
+        if (used(&p->plain_out) > 0) {
+            fds[0].events |= POLLOUT;
+        }
+        fds[1].fd = session_fd;
+        fds[1].events = 0;
+        if (read_session && !p->session_eof && buf_room(&p->sess_in, p->sess_in.cap / 2) > 0) {
+            fds[1].events |= POLLIN;
+        }
+        if (used(&p->sess_out) > 0) {
+            fds[1].events |= POLLOUT;
+        }
+        /* an fd with nothing asked is left out: a hung-up socket would wake poll forever */
+        if (fds[0].events == 0) {
+            fds[0].fd = -1;
+        }
+        if (fds[1].events == 0) {
+            fds[1].fd = -1;
+        }
+        fds[2].fd = wake_fd;
+        fds[2].events = POLLIN;
+        fds[0].revents = fds[1].revents = fds[2].revents = 0;
+
+        {
+            int wait = -1;
+            if (timeout_ms >= 0) {
+                long long left = last + timeout_ms - now_ms();
+                if (left <= 0) {
+                    return PQE2EE_PUMP_TIMEOUT;
+                }
+                wait = left > 3600000 ? 3600000 : (int)left;
+            }
+            n = poll(fds, 3, wait);
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return os_error(r, 2, errno);
+        }
+        if (fds[2].revents != 0) {
+            return PQE2EE_PUMP_WAKE;
+        }
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR) && fds[0].events & POLLIN) {
+            unsigned long long staged = 0; /* plain_read counts bytes as they are sealed */
+            n = fill(&p->stage, allowance, plain_fd, &staged, &err);
+            if (n < 0) {
+                return os_error(r, 0, err);
+            }
+            if (n == 2) {
+                p->plain_eof = 1;
+            }
+            status = seal_stage(p, r);
+            if (status != PQE2EE_PUMP_DONE) {
+                return status;
+            }
+            if (n > 0) {
+                last = now_ms();
+            }
+        }
+        if (fds[1].revents & (POLLIN | POLLHUP | POLLERR) && fds[1].events & POLLIN) {
+            n = fill(&p->sess_in, p->sess_in.cap - p->sess_in.tail, session_fd, &r->session_read,
+                     &err);
+            if (n < 0) {
+                return os_error(r, 1, err);
+            }
+            if (n == 2) {
+                p->session_eof = 1;
+            }
+            if (n > 0) {
+                last = now_ms();
+            }
+        }
+    }
+}
+
+int pqe2ee_pump_run(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, int flags,
+                    int timeout_ms, struct pqe2ee_pump_result *r) {
+    int status;
+    if (r == NULL) {
+        return PQE2EE_PUMP_ERR_STATE;
+    }
+    memset(r, 0, sizeof *r);
+    if (p == NULL || plain_fd < 0 || session_fd < 0 ||
+        ((flags & PQE2EE_PUMP_READ_PLAIN) && p->seal_ctx == NULL) ||
+        ((flags & PQE2EE_PUMP_READ_SESSION) && p->open_ctx == NULL)) {
+        status = PQE2EE_PUMP_ERR_STATE;
+    } else {
+        status = pump_loop(p, plain_fd, session_fd, wake_fd, flags, timeout_ms, r);
+    }
+    r->status = status;
+    if (p != NULL) {
+        r->send_seq = p->send_seq;
+        r->recv_seq = p->recv_seq;
+        r->pending_plain = used(&p->plain_out);
+        r->pending_session = used(&p->sess_out);
+        r->buffered_session = used(&p->sess_in);
+    }
+    return status;
+}

@@ -1,0 +1,231 @@
+"""A session's data path in the C core: plaintext socket <-> session socket.
+
+After the handshake, :class:`SocketPump` borrows the session's application-data keys
+(:meth:`~pqe2ee.handshake.Connection.lend_records`) and lets the C core move the bytes:
+it reads plaintext, seals records and writes them to the session socket, and reads
+records, opens them and writes the plaintext, with the GIL released and no Python call
+per message.  Only what needs the protocol comes back to Python, to the very same
+:class:`~pqe2ee.handshake.Connection`: a record that is not application data (key
+update, close, alert) is handed to it unopened, the key update at the usage limit is
+asked of it, and so is the authenticated close when the plaintext side ends.
+
+Security properties: a record that fails authentication or has an impossible length
+stops the pump with the plaintext it still held wiped, so no unauthenticated byte is
+ever written to the plaintext socket, and the error is a
+:class:`~pqe2ee.exceptions.RemoteProtocolError`; the session's end without a close record
+is reported as truncation, as :class:`~pqe2ee.handshake.Connection` does; key material
+sits only in the C core's OpenSSL contexts and is wiped when the pump is freed.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import socket
+from typing import Any
+
+from pqe2ee import _binding
+from pqe2ee.exceptions import InternalError, LocalProtocolError, RemoteProtocolError
+from pqe2ee.handshake import NEED_DATA, Connection, ConnectionClosed, DataReceived
+from pqe2ee.handshake.record import MAX_ENCRYPTED, MAX_PLAINTEXT, RecordState
+
+__all__ = ["Outcome", "SideError", "SocketPump", "available"]
+
+#: Bytes each direction may hold in the pump (plaintext or records not yet written).
+BUFFER_SIZE = 256 << 10
+
+
+def available(aead: str) -> bool:
+    """Whether the C core is built and runs ``aead``."""
+    return _binding.CORE_AVAILABLE and _binding.core_features().get(aead, False)
+
+
+class Outcome(enum.Enum):
+    """Why :meth:`SocketPump.run` returned."""
+
+    DONE = "both directions ended and everything was written"
+    TIMEOUT = "no byte moved either way for the timeout"
+    WAKE = "the wake file descriptor became readable"
+
+
+class SideError(Exception):
+    """The socket of one side failed (``side`` is ``"plain"`` or ``"session"``)."""
+
+    def __init__(self, side: str, error: OSError) -> None:
+        super().__init__(f"{side}: {error}")
+        self.side = side
+        self.error = error
+
+
+class SocketPump:
+    """Moves one established session's application data between two sockets.
+
+    :param conn: the connection, handshake complete, its events read; it is lent to
+        the pump (see :meth:`~pqe2ee.handshake.Connection.lend_records`) until
+        :meth:`close`.
+    :param plain: the plaintext socket.
+    :param session: the socket that carries the session.
+    Both sockets are made non-blocking; the pump never closes them.
+
+    :raises LocalProtocolError: ``conn`` cannot be lent.
+    :raises ~pqe2ee.exceptions.BackendUnavailable: the C core is not built.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        plain: socket.socket,
+        session: socket.socket,
+        *,
+        buffer_size: int = BUFFER_SIZE,
+    ) -> None:
+        if conn.suite is None:
+            raise LocalProtocolError("the handshake has not completed")
+        self._conn = conn
+        self._plain, self._session = plain, session
+        plain.setblocking(False)
+        session.setblocking(False)
+        self._pump: Any = _binding.pump_new(
+            conn.suite.aead, MAX_PLAINTEXT, MAX_ENCRYPTED, buffer_size
+        )
+        self._read_plain = self._read_session = True
+        self._shut_plain = self._shut_session = False
+        #: Plaintext bytes carried plain -> session and session -> plain so far.
+        self.to_session = 0
+        self.to_plain = 0
+        self._lend()
+
+    @property
+    def reading(self) -> tuple[bool, bool]:
+        """Whether the plaintext side and the session are still read."""
+        return self._read_plain, self._read_session
+
+    def _lend(self) -> None:
+        """Take the connection's current keys and unprocessed input (after the handshake
+        and after every protocol step Python did)."""
+        send, receive, unprocessed = self._conn.lend_records()
+        self._install(True, send)
+        self._install(False, receive)
+        if send is None:
+            self._read_plain = False
+        if receive is None:
+            self._read_session = False
+        if unprocessed:
+            # it arrived before anything the pump holds: put it in front
+            held = _binding.pump_take_all(self._pump, _binding.pump_status("SESSION_IN"))
+            self._push("SESSION_IN", unprocessed + held)
+
+    def _install(self, send: bool, state: RecordState | None) -> None:
+        if state is not None:
+            _binding.pump_set_key(self._pump, send, state.key, state.iv, state.seq, state.limit)
+
+    def _push(self, buffer: str, data: bytes) -> None:
+        if data and not _binding.pump_push(self._pump, _binding.pump_status(buffer), data):
+            raise LocalProtocolError(f"the pump's {buffer.lower()} buffer is full")
+
+    def _flags(self) -> int:
+        flags = 0
+        for on, name in (
+            (self._read_plain, "READ_PLAIN"),
+            (self._read_session, "READ_SESSION"),
+            (self._shut_plain, "SHUT_PLAIN"),
+            (self._shut_session, "SHUT_SESSION"),
+        ):
+            if on:
+                flags |= _binding.pump_status(name)
+        return flags
+
+    def run(self, timeout: float | None = None, wake_fd: int = -1) -> Outcome:
+        """Move bytes until both directions have ended, ``timeout`` seconds pass without
+        a byte either way, or ``wake_fd`` becomes readable.  Blocks: call it from a
+        thread of its own (the GIL is released while bytes move).
+
+        :raises RemoteProtocolError: the peer broke the protocol (a record that failed
+            authentication, an impossible length, an alert, truncation).
+        :raises SideError: one socket failed (reset, refused write).
+        """
+        timeout_ms = -1 if timeout is None else max(0, int(timeout * 1000))
+        status = _binding.pump_status
+        while True:
+            r = _binding.pump_run(
+                self._pump,
+                self._plain.fileno(),
+                self._session.fileno(),
+                wake_fd,
+                self._flags(),
+                timeout_ms,
+            )
+            self._conn.return_records(
+                (r.sealed_records, r.plain_read), (r.opened_records, r.opened_bytes)
+            )
+            self.to_session += r.plain_read
+            self.to_plain += r.plain_written
+            s = r.status
+            if s == status("DONE"):
+                return Outcome.DONE
+            if s == status("TIMEOUT"):
+                return Outcome.TIMEOUT
+            if s == status("WAKE"):
+                return Outcome.WAKE
+            if s == status("CONTROL"):
+                self._on_control(r.control_len)
+            elif s == status("PLAIN_EOF"):
+                self._read_plain = False
+                self.close_sending()
+            elif s == status("SESSION_EOF"):
+                self._conn.receive_data(b"")
+                self._drain_events()  # raises: the session ended without its close record
+                raise RemoteProtocolError("the session ended without a close record")
+            elif s == status("SEND_LIMIT"):
+                self._conn.update_keys()
+                self._push("SESSION_OUT", self._conn.data_to_send())
+                self._lend()
+            elif s == status("RECV_LIMIT"):
+                raise RemoteProtocolError("the peer's record sequence numbers are exhausted")
+            elif s == status("ERR_TAG"):
+                raise RemoteProtocolError("a record failed authentication")
+            elif s == status("ERR_LENGTH"):
+                raise RemoteProtocolError("a record has an impossible length")
+            elif s == status("ERR_OS"):
+                error = OSError(r.os_error, os.strerror(r.os_error))
+                raise SideError(("plain", "session", "poll")[r.side], error)
+            else:
+                raise InternalError(f"the socket pump failed (status {s})")
+
+    def _on_control(self, length: int) -> None:
+        """Let the connection process the record the pump stopped at."""
+        frame = _binding.pump_take(self._pump, _binding.pump_status("SESSION_IN"), length)
+        self._conn.receive_data(frame)
+        self._drain_events()
+        self._push("SESSION_OUT", self._conn.data_to_send())
+        self._lend()
+
+    def _drain_events(self) -> None:
+        while (event := self._conn.next_event()) is not NEED_DATA:
+            if isinstance(event, ConnectionClosed):
+                self._read_session = False
+                self._shut_plain = True  # after the plaintext before the close
+            elif isinstance(event, DataReceived):  # pragma: no cover - the pump opens data
+                self._push("PLAIN_OUT", event.data)
+
+    def close_sending(self) -> None:
+        """Stop reading the plaintext side and send the authenticated close once what
+        is pending has been written; the session is then half-closed."""
+        self._read_plain = False
+        if not self._shut_session:
+            self._conn.close()
+            self._push("SESSION_OUT", self._conn.data_to_send())
+            self._shut_session = True
+
+    def finish(self) -> None:
+        """End both directions cleanly: send the close, stop reading, and half-close
+        both sockets once everything pending is written (then :meth:`run` returns DONE)."""
+        self.close_sending()
+        self._read_session = False
+        self._shut_plain = True
+
+    def release(self) -> None:
+        """Wipe and free the pump's buffers and keys (the sockets stay open)."""
+        if self._pump is not None:
+            _binding.pump_free(self._pump)
+            self._pump = None
