@@ -47,11 +47,11 @@ os.register_at_fork(after_in_child=_forget_pools_after_fork)
 def pool(workers: int) -> ThreadPoolExecutor:
     """The shared pool of ``workers`` threads (made on first use)."""
     with _pools_lock:
-        pool = _pools.get(workers)
-        if pool is None:
-            pool = ThreadPoolExecutor(workers, thread_name_prefix="pqe2ee-stream")
-            _pools[workers] = pool
-        return pool
+        executor = _pools.get(workers)
+        if executor is None:
+            executor = ThreadPoolExecutor(workers, thread_name_prefix="pqe2ee-stream")
+            _pools[workers] = executor
+        return executor
 
 
 @functools.cache
