@@ -57,6 +57,8 @@ def expand_label(secret: bytes, label: str, context: bytes, length: int) -> byte
     """HKDF-Expand-Label (RFC 8446 §7.1) with this protocol's prefix."""
     full = _LABEL_PREFIX + label.encode()
     info = length.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
+    if length <= HASH_LEN and len(secret) >= HASH_LEN:  # one block: hkdf_expand, inlined
+        return _hmac(secret, info + b"\x01")[:length]
     return hkdf_expand(secret, info, length)
 
 

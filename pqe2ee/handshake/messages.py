@@ -7,6 +7,7 @@ zero count where one is required, a duplicate, or trailing bytes raise
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 __all__ = [
@@ -77,6 +78,11 @@ class Reader:
     def suite(self) -> SuiteCodes:
         return self.u16(), self.u16(), self.u16()
 
+    def suites(self, n: int) -> tuple[SuiteCodes, ...]:
+        """``n`` suites' code points in one read (a ClientHello offers dozens)."""
+        codes = struct.unpack(f">{3 * n}H", self.take(6 * n))
+        return tuple(zip(codes[0::3], codes[1::3], codes[2::3], strict=True))
+
     def version(self) -> None:
         version = self.u16()
         if version != VERSION:
@@ -92,8 +98,8 @@ def frame_message(msg_type: int, body: bytes) -> bytes:
     return bytes([msg_type]) + len(body).to_bytes(3, "big") + body
 
 
-def _suite_bytes(codes: SuiteCodes) -> bytes:
-    return b"".join(c.to_bytes(2, "big") for c in codes)
+def _suite_bytes(*suites: SuiteCodes) -> bytes:
+    return struct.pack(f">{3 * len(suites)}H", *(c for codes in suites for c in codes))
 
 
 def _o8(data: bytes) -> bytes:
@@ -113,7 +119,7 @@ class ClientHello:
 
     def encode(self) -> bytes:
         body = VERSION.to_bytes(2, "big") + self.random
-        body += bytes([len(self.suites)]) + b"".join(_suite_bytes(s) for s in self.suites)
+        body += bytes([len(self.suites)]) + _suite_bytes(*self.suites)
         body += bytes([len(self.key_shares)])
         body += b"".join(kem.to_bytes(2, "big") + _o16(pk) for kem, pk in self.key_shares)
         return frame_message(MSG_CLIENT_HELLO, body + _o8(self.psk_identity))
@@ -126,7 +132,7 @@ class ClientHello:
         n = r.u8()
         if not 1 <= n <= MAX_SUITES:
             raise DecodeError(f"ClientHello offers {n} suites (1..{MAX_SUITES} allowed)")
-        suites = tuple(r.suite() for _ in range(n))
+        suites = r.suites(n)
         if len(set(suites)) != n:
             raise DecodeError("ClientHello offers a suite twice")
         n = r.u8()

@@ -9,6 +9,7 @@ has no ML-KEM part; the signed transcript makes the offer tamper-evident (§8.5)
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -84,17 +85,19 @@ class Suite:
         if self.aead not in AEAD_IDS:
             raise ValueError(f"unknown AEAD {self.aead!r}; choose from {', '.join(AEAD_IDS)}")
 
-    @property
+    # Derived once per suite: a server matches every suite of its policy against the
+    # client's offer on each handshake.
+    @functools.cached_property
     def mode(self) -> str:
         """``classical``, ``hybrid`` or ``pq``."""
         return KEM_IDS[self.kem][1]
 
-    @property
+    @functools.cached_property
     def has_pq(self) -> bool:
         """Whether the key exchange includes ML-KEM."""
         return self.mode != "classical"
 
-    @property
+    @functools.cached_property
     def codes(self) -> tuple[int, int, int]:
         return KEM_IDS[self.kem][0], self.auth.code, AEAD_IDS[self.aead]
 
@@ -210,7 +213,11 @@ class Policy:
 
     def effective_suites(self) -> list[Suite]:
         """The suites this side will actually use (``require_pq`` applied)."""
-        return [s for s in self.suites if s.has_pq or not self.require_pq]
+        return list(self._effective)
+
+    @functools.cached_property
+    def _effective(self) -> tuple[Suite, ...]:
+        return tuple(s for s in self.suites if s.has_pq or not self.require_pq)
 
     def share_kems(self) -> list[str]:
         """KEMs a client sends key shares for, at most four."""
