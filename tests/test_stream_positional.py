@@ -167,3 +167,16 @@ def test_source_that_grows_is_read_to_its_end(tmp_path: Path) -> None:
     with mock.patch("pqe2ee.hazmat.stream._files.run_middle", then_grow):
         stream.encrypt_file(tmp_path / "plain", tmp_path / "sealed", KEY, chunk_size=CS)
     assert (tmp_path / "sealed").read_bytes() == stream.encrypt(KEY, pt, chunk_size=CS)
+
+
+def test_without_positional_io_the_pipeline_does_everything(
+    tmp_path: Path, calls: list[int]
+) -> None:
+    pt = random.Random(10).randbytes(12 * CS + 1)
+    (tmp_path / "plain").write_bytes(pt)
+    with mock.patch.object(_positional, "_POSITIONAL_IO", False):
+        stream.encrypt_file(tmp_path / "plain", tmp_path / "sealed", KEY, chunk_size=CS)
+        stream.decrypt_file(tmp_path / "sealed", tmp_path / "back", KEY, chunk_size=CS)
+    assert calls == [0, 0]
+    assert (tmp_path / "sealed").read_bytes() == stream.encrypt(KEY, pt, chunk_size=CS)
+    assert (tmp_path / "back").read_bytes() == pt

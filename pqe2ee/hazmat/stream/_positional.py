@@ -42,6 +42,8 @@ __all__ = ["ChunkFailed", "SourceChangedError", "run_middle"]
 _BATCH_BYTES = 1024 * 1024
 # Below this much middle, the threads cost more than they save.
 _MIN_BYTES = 4 * 1024 * 1024
+# preadv, pwrite and fcntl are POSIX; elsewhere the sequential path does everything.
+_POSITIONAL_IO = all(hasattr(os, name) for name in ("preadv", "pwrite")) and os.name == "posix"
 
 
 class SourceChangedError(OSError):
@@ -106,6 +108,8 @@ def run_middle(
     :raises ChunkFailed: (opening) a chunk failed; ``ctx`` is closed as failed.
     :raises SourceChangedError: ``fin`` shrank meanwhile.
     """
+    if not _POSITIONAL_IO:
+        return 0
     fd_in = _regular_fd(fin, writing=False)
     fd_out = _regular_fd(fout, writing=True)
     if fd_in is None or fd_out is None or ctx._pending:
