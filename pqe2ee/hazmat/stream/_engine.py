@@ -70,7 +70,7 @@ def uses_core(cipher: str) -> bool:
         warnings.warn(
             f"pqe2ee.hazmat.stream runs on its slow pure-Python reference path: {reason}",
             RuntimeWarning,
-            stacklevel=4,
+            stacklevel=5,  # uses_core < single_run < seal_chunks/open_chunks < ...
         )
     return False
 
@@ -180,7 +180,7 @@ def seal_chunks(
     threads: int,
 ) -> None:
     """Seal ``n_chunks`` chunks starting at ``first_index`` from ``src`` into ``dst``."""
-    fn: _RunFn = _c_seal if uses_core(cipher) else _reference.seal_run
+    fn = single_run(cipher, seal=True)
     _run(fn, cipher, key, first_index, n_chunks, last_is_final, chunk_size, src, dst, threads, src)
 
 
@@ -200,7 +200,7 @@ def open_chunks(
     No plaintext of this call survives a failure, not even of the chunks before the bad
     one: the caller gets all of it or none.
     """
-    fn: _RunFn = _c_open if uses_core(cipher) else _reference.open_run
+    fn = single_run(cipher, seal=False)
     try:
         bad = _run(
             fn, cipher, key, first_index, n_chunks, last_is_final, chunk_size, src, dst,
