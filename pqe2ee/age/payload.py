@@ -27,6 +27,7 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from pqe2ee import _binding
 from pqe2ee._fileio import read_full
 from pqe2ee.exceptions import AgeHeaderError, AgePayloadError, InvalidTag
 from pqe2ee.hazmat import stream
@@ -64,6 +65,18 @@ def encrypt_payload(
     stream.encrypt_file(src, dst, payload_key(file_key, nonce), threads=threads)
 
 
+_AFTER_FINAL = "age payload has data after its final chunk"
+
+
+def _open_as_final(key: bytes, chunk: bytes, index: int) -> bytearray:
+    """A full chunk that failed as a middle one, opened as the final one (age then
+    reports data after it); :raises AgePayloadError: it does not authenticate at all."""
+    try:
+        return stream.decrypt_chunk(key, chunk, index, final=True)
+    except InvalidTag:
+        raise AgePayloadError(f"age payload chunk {index} does not authenticate") from None
+
+
 def _replay(key: bytes, data: bytes, index: int) -> Iterator[bytes | bytearray]:
     """After ``update`` failed on ``data``: release what age would, then raise.
 
@@ -74,12 +87,8 @@ def _replay(key: bytes, data: bytes, index: int) -> Iterator[bytes | bytearray]:
         try:
             yield bytes(stream.decrypt_chunk(key, chunk, index, final=False))
         except InvalidTag:
-            try:
-                last = stream.decrypt_chunk(key, chunk, index, final=True)
-            except InvalidTag:
-                raise AgePayloadError(f"age payload chunk {index} does not authenticate") from None
-            yield bytes(last)
-            raise AgePayloadError("age payload has data after its final chunk") from None
+            yield bytes(_open_as_final(key, chunk, index))
+            raise AgePayloadError(_AFTER_FINAL) from None
         index += 1
     raise AgePayloadError("age payload does not authenticate")
 
@@ -90,11 +99,8 @@ def _decrypt_middle(dec: stream.Decryptor, key: bytes, src: BinaryIO, dst: Binar
         return run_middle(dec, src, dst, seal=False)
     except ChunkFailed as exc:  # src is a regular file, still where the payload starts
         chunk = os.pread(src.fileno(), _CT_CHUNK, src.tell() + exc.index * _CT_CHUNK)
-        try:
-            stream.decrypt_chunk(key, chunk, exc.index, final=True)
-        except InvalidTag:
-            raise AgePayloadError(f"age payload chunk {exc.index} does not authenticate") from None
-        raise AgePayloadError("age payload has data after its final chunk") from None
+        _binding.cleanse(_open_as_final(key, chunk, exc.index))  # into a file deleted anyway
+        raise AgePayloadError(_AFTER_FINAL) from None
 
 
 def decrypt_blocks(
