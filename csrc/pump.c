@@ -6,9 +6,12 @@
  *
  * Fail closed: a record that fails authentication or has an impossible length stops the
  * pump with everything not yet written to the plain socket wiped, and no byte of that
- * record's plaintext ever leaves.  A record that is not application data stops the pump
- * before it is consumed, so the caller's protocol code processes it with the sequence
- * number it was sealed under.  Keys live only in the OpenSSL contexts (wiped on free);
+ * record's plaintext ever leaves; so does a byte that cannot start an encrypted record,
+ * at once (after the handshake nothing else is valid, and waiting for the rest of a
+ * frame that can never be accepted would let anyone on the path stall the pump).  A
+ * whole record that is not application data, or any whole record past the receive
+ * limit, stops the pump before it is consumed, so the caller's protocol code processes
+ * it with the sequence number it was sealed under.  Keys live only in the OpenSSL contexts (wiped on free);
  * plaintext buffers are wiped as they empty and again on free. */
 #include <errno.h>
 #include <poll.h>
@@ -49,7 +52,8 @@ struct pqe2ee_pump {
     struct buf sess_out;  /* sealed records to write */
     struct buf sess_in;   /* session bytes to open */
     struct buf plain_out; /* opened plaintext to write */
-    size_t control_len;   /* > 0: the frame at the front of sess_in is not data */
+    size_t control_len;   /* > 0: the frame at the front of sess_in is for the caller */
+    int at_limit;         /* ... because the receive limit is reached (not its type) */
     int plain_eof, session_eof, plain_shut, session_shut;
 };
 
@@ -214,6 +218,7 @@ int pqe2ee_pump_push(pqe2ee_pump *p, int which, const unsigned char *data, size_
     }
     if (which == PQE2EE_PUMP_SESSION_IN) {
         p->control_len = 0; /* look at the front frame again */
+        p->at_limit = 0;
     }
     return PQE2EE_PUMP_DONE;
 }
@@ -233,6 +238,7 @@ int pqe2ee_pump_take(pqe2ee_pump *p, int which, unsigned char *out, size_t out_l
     *taken = n;
     if (which == PQE2EE_PUMP_SESSION_IN) {
         p->control_len = 0;
+        p->at_limit = 0;
     }
     return PQE2EE_PUMP_DONE;
 }
@@ -245,18 +251,24 @@ static int fail(pqe2ee_pump *p, int status) {
 }
 
 /* Open the complete application-data records at the front of sess_in into plain_out,
- * as far as plain_out has room; stop in front of a record that is not data. */
+ * as far as plain_out has room; stop in front of a record that is not data, or of any
+ * whole record once the receive limit is reached.  Only whole records are ever left
+ * for the caller, so each return for one hands it at least one byte to consume: an
+ * incomplete frame is waited for here, by poll(), never bounced back and forth. */
 static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
     struct buf *in = &p->sess_in, *out = &p->plain_out;
-    while (p->control_len == 0 && used(in) >= PQE2EE_RECORD_HEADER &&
-           p->recv_seq < p->recv_limit) {
+    while (p->control_len == 0 && used(in) > 0) {
         const unsigned char *frame = in->p + in->head;
         size_t body, text;
         unsigned char *dst;
         int status;
         if (frame[0] != PQE2EE_RECORD_TYPE) {
-            p->control_len = used(in); /* not a record at all: the caller reports it */
-            break;
+            /* after the handshake nothing else is valid: fail at this byte rather than
+             * wait for a body that may never come */
+            return fail(p, PQE2EE_PUMP_ERR_TYPE);
+        }
+        if (used(in) < PQE2EE_RECORD_HEADER) {
+            break; /* incomplete header */
         }
         body = ((size_t)frame[1] << 16) | ((size_t)frame[2] << 8) | frame[3];
         if (body < PQE2EE_RECORD_TAG + 1 || body > p->max_frame) {
@@ -264,6 +276,11 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
         }
         if (used(in) - PQE2EE_RECORD_HEADER < body) {
             break; /* incomplete */
+        }
+        if (p->recv_seq >= p->recv_limit) {
+            p->control_len = PQE2EE_RECORD_HEADER + body; /* the caller judges the rest */
+            p->at_limit = 1;
+            break;
         }
         text = body - PQE2EE_RECORD_TAG;
         if (buf_room(out, text) < text) {
@@ -432,16 +449,13 @@ static int pump_loop(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, 
 
         if (p->control_len > 0 && used(&p->plain_out) == 0) {
             r->control_len = p->control_len;
-            return PQE2EE_PUMP_CONTROL;
+            return p->at_limit ? PQE2EE_PUMP_RECV_LIMIT : PQE2EE_PUMP_CONTROL;
         }
         if (read_plain && p->plain_eof) {
             return PQE2EE_PUMP_PLAIN_EOF;
         }
         if (read_plain && p->send_seq >= p->send_limit) {
             return PQE2EE_PUMP_SEND_LIMIT;
-        }
-        if (read_session && p->recv_seq >= p->recv_limit) {
-            return PQE2EE_PUMP_RECV_LIMIT;
         }
         if (read_session && p->session_eof && p->control_len == 0 && used(&p->plain_out) == 0) {
             return PQE2EE_PUMP_SESSION_EOF; /* what is left cannot be a whole record */

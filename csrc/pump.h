@@ -21,14 +21,19 @@ enum pqe2ee_pump_status {
     PQE2EE_PUMP_PLAIN_EOF = 2,   /* the plain fd reached end of stream (all of it sealed) */
     PQE2EE_PUMP_SESSION_EOF = 3, /* the session fd ended; no complete record is left */
     PQE2EE_PUMP_SEND_LIMIT = 4,  /* the send sequence number reached its limit */
-    PQE2EE_PUMP_RECV_LIMIT = 5,  /* the receive sequence number reached its limit */
+    PQE2EE_PUMP_RECV_LIMIT = 5,  /* the receive sequence number reached its limit: the
+                                  * next whole record is left unread (control_len bytes)
+                                  * for the caller to open and judge */
     PQE2EE_PUMP_TIMEOUT = 6,     /* timeout_ms passed without a byte moving either way */
     PQE2EE_PUMP_WAKE = 7,        /* the wake fd became readable (not drained) */
     PQE2EE_PUMP_ERR_OS = 8,      /* a read, write or poll failed: os_error, side */
     PQE2EE_PUMP_ERR_TAG = 9,     /* a record failed authentication (plaintext wiped) */
     PQE2EE_PUMP_ERR_LENGTH = 10, /* a record length outside 17 .. max_frame (wiped) */
     PQE2EE_PUMP_ERR_STATE = 11,  /* bad arguments, a missing key, or OpenSSL failed */
-    PQE2EE_PUMP_ERR_FULL = 12    /* pqe2ee_pump_push: no room for the bytes */
+    PQE2EE_PUMP_ERR_FULL = 12,   /* pqe2ee_pump_push: no room for the bytes */
+    PQE2EE_PUMP_ERR_TYPE = 13    /* the next session byte does not start an encrypted
+                                  * record: fatal at that byte, no body is waited for
+                                  * (plaintext wiped) */
 };
 
 /* run() flags: which inputs to read, and which fds to half-close (shutdown SHUT_WR,

@@ -26,6 +26,7 @@ __all__ = [
     "LocalProtocolError",
     "Pqe2eeError",
     "RemoteProtocolError",
+    "UnauthenticatedAlert",
     "UnsupportedAlgorithm",
 ]
 
@@ -89,6 +90,17 @@ class DowngradeError(RemoteProtocolError):
 
 class IdentityRejected(RemoteProtocolError):
     """The peer's identity is not the pinned one, not allowed, or not what it claims."""
+
+
+class UnauthenticatedAlert(RemoteProtocolError):
+    """The handshake was aborted by an alert that nothing authenticates.
+
+    Before a handshake completes, an alert (in the clear, or under handshake keys that
+    an active attacker may share) can come from the peer or from anyone on the path, so
+    it is reported as what it is: an abort, with its code in :attr:`alert` and its name
+    in the message, never as :class:`DowngradeError` or :class:`IdentityRejected`, which
+    would let an attacker pass a forged reason off as the peer's verdict.
+    """
 
 
 class KnownPeerMismatch(IdentityRejected):

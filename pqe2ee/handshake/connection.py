@@ -29,6 +29,7 @@ from pqe2ee.exceptions import (
     LocalProtocolError,
     Pqe2eeError,
     RemoteProtocolError,
+    UnauthenticatedAlert,
 )
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.config import Config
@@ -112,6 +113,10 @@ class FixedRandomness:
     encaps_randomness: bytes = b""
 
 
+#: Key updates accepted in a row with no application data between them (§8): an honest
+#: peer updates once per 2^24 records, or when its application asks; more is a flood.
+MAX_KEY_UPDATES_IN_A_ROW = 64
+
 _SERVER_CONTEXT = b" " * 64 + b"pqe2ee v1, server IdentityVerify\x00"
 _CLIENT_CONTEXT = b" " * 64 + b"pqe2ee v1, client IdentityVerify\x00"
 
@@ -165,6 +170,9 @@ class Connection:
         self.suite: Suite | None = None
         self.peer_identity: PublicIdentity | None = None
         self._retried = False
+        self._hrr_suite: tuple[int, int, int] | None = None
+        self._key_updates_in_a_row = 0
+        self._update_answered = False  # a requested key update was sent, no data since
         self._ephemeral: dict[int, KEMPrivateKey] = {}
         self._first_hello: m.ClientHello | None = None
         self._want_client_identity = False
@@ -227,6 +235,7 @@ class Connection:
             # as many records as the key may still seal, in one buffer
             end = min(len(view), start + self._write.records_left() * MAX_PLAINTEXT)
             self._out.append(self._write.seal_many(INNER_DATA, view[start:end]))
+            self._update_answered = False
             start = end
 
     def update_keys(self, *, request_peer: bool = False) -> None:
@@ -272,7 +281,11 @@ class Connection:
         )
 
     def export_keying_material(self, label: str, context: bytes, length: int) -> bytes:
-        """Keys bound to this session for the caller's own use (RFC 8446 §7.5 style)."""
+        """Keys bound to this session for the caller's own use (RFC 8446 §7.5 style).
+
+        :raises InvalidInput: ``label`` too long or ``length`` outside 1..8160.
+        :raises LocalProtocolError: the handshake has not completed.
+        """
         if self._exporter is None:
             raise LocalProtocolError("the handshake has not completed")
         return export(self._exporter, label, context, length)
@@ -321,6 +334,10 @@ class Connection:
             raise LocalProtocolError("nothing was lent")
         self._write.advance(*sent)
         self._read.advance(*received)
+        if sent[0]:
+            self._update_answered = False
+        if received[0]:
+            self._key_updates_in_a_row = 0
 
     # ------------------------------------------------------------------ plumbing
     def _die(self, fail: _Fail) -> RemoteProtocolError:
@@ -357,11 +374,21 @@ class Connection:
             pending, self._pending_control = self._pending_control, None
             self._on_record(*pending)
             return True
+        ctype = self._reader.peek_type()
+        if self._read is not None and ctype is not None and ctype != CT_ENCRYPTED:
+            # fatal at its first byte: waiting for the body of a frame that can never be
+            # valid would let anyone on the path stall the connection with four bytes
+            raise _fail(
+                Alert.UNEXPECTED_MESSAGE,
+                f"a frame of content type 0x{ctype:02x} after keys were set "
+                "(only encrypted records may follow)",
+            )
         if (
             self.state is State.CONNECTED
             and self._read is not None
             and self._read.bulk
-            and self._reader.peek_type() == CT_ENCRYPTED
+            and ctype == CT_ENCRYPTED
+            and self._read.bulk_within_limits(self._reader.buffered)
         ):
             try:
                 opened = self._read.open_many(self._reader)
@@ -370,6 +397,7 @@ class Connection:
             if opened is not None:
                 data, control = opened
                 if data:
+                    self._key_updates_in_a_row = 0
                     self._events.append(DataReceived(data))
                     # hand the data out before the control record acts (an alert would
                     # otherwise raise with authenticated data still queued), as the
@@ -392,15 +420,10 @@ class Connection:
         return True
 
     def _dispatch_frame(self, ctype: int, header: bytes, payload: memoryview) -> None:
+        # plaintext frames after keys were refused at their first byte (_process_one_frame)
         if ctype == CT_ALERT:
-            if self._read is not None:
-                raise _fail(Alert.UNEXPECTED_MESSAGE, "plaintext alert after keys were set")
             self._on_alert(bytes(payload))
         elif ctype == CT_HANDSHAKE:
-            if self._read is not None:
-                raise _fail(
-                    Alert.UNEXPECTED_MESSAGE, "plaintext handshake message after keys were set"
-                )
             self._on_handshake_bytes(bytes(payload), encrypted=False)
         else:
             if self._read is None:
@@ -409,6 +432,9 @@ class Connection:
                 inner, content = self._read.open(header, payload)
             except FrameError as exc:
                 raise _fail(Alert.BAD_RECORD_MAC, str(exc)) from None
+            over = self._read.check_received(inner, len(content))
+            if over is not None:
+                raise _fail(Alert.UNEXPECTED_MESSAGE, over)
             self._on_record(inner, content)
 
     def _on_alert(self, payload: bytes) -> None:
@@ -417,12 +443,21 @@ class Connection:
             name = Alert(code).name.lower().replace("_", " ")
         except ValueError:
             name = f"unknown alert {code}"
+        self.state = State.ERROR
+        if not self._done:
+            # in the clear, or under handshake keys an active attacker may share: nothing
+            # says the peer sent it, so its reason is not taken for the peer's verdict
+            self._error = UnauthenticatedAlert(
+                f"the handshake was aborted with alert '{name}', which is not authenticated:"
+                " the peer or anyone on the path may have sent it",
+                alert=code,
+            )
+            raise self._error
         cls: type[RemoteProtocolError] = RemoteProtocolError
         if code == Alert.DOWNGRADE:
             cls = DowngradeError
         elif code == Alert.IDENTITY_REFUSED:
             cls = IdentityRejected
-        self.state = State.ERROR
         self._error = cls(f"the peer aborted: {name}", alert=code)
         raise self._error
 
@@ -436,15 +471,25 @@ class Connection:
         elif self.state is State.CLOSED:
             raise _fail(Alert.UNEXPECTED_MESSAGE, "record after the peer's close")
         elif inner == INNER_DATA:
-            if content:
+            if content:  # empty records do not count as data between key updates
+                self._key_updates_in_a_row = 0
                 self._events.append(DataReceived(content))
         elif inner == INNER_KEY_UPDATE:
             if len(content) != 1 or content[0] > 1:
                 raise _fail(Alert.DECODE_ERROR, "malformed key update")
+            self._key_updates_in_a_row += 1
+            if self._key_updates_in_a_row > MAX_KEY_UPDATES_IN_A_ROW:
+                raise _fail(
+                    Alert.UNEXPECTED_MESSAGE,
+                    f"more than {MAX_KEY_UPDATES_IN_A_ROW} key updates with no data between",
+                )
             assert self._read is not None
             self._read.update()
-            if content[0] and not self._send_closed:
+            # one answer however many requests arrive while this side sends nothing
+            # (RFC 8446 §4.6.3): a peer cannot make it queue a record per record it sends
+            if content[0] and not self._send_closed and not self._update_answered:
                 self.update_keys()
+                self._update_answered = True
         elif inner == INNER_CLOSE:
             if content:
                 raise _fail(Alert.DECODE_ERROR, "close record with content")
@@ -534,6 +579,7 @@ class Connection:
         hrr = m.HelloRetryRequest.decode(body)
         assert self._first_hello is not None
         suite = Suite.from_codes(*hrr.suite)
+        self._hrr_suite = hrr.suite
         if self._retried or suite is None or hrr.suite not in self._first_hello.suites:
             raise _fail(
                 Alert.HANDSHAKE_FAILURE, "server asked to retry with a suite we did not offer"
@@ -553,6 +599,11 @@ class Connection:
         suite = Suite.from_codes(*sh.suite)
         if suite is None or sh.suite not in self._first_hello.suites:
             raise _fail(Alert.HANDSHAKE_FAILURE, "server chose a suite we did not offer")
+        if self._hrr_suite is not None and sh.suite != self._hrr_suite:
+            raise _fail(
+                Alert.HANDSHAKE_FAILURE,
+                "server chose another suite than the one its HelloRetryRequest asked for",
+            )
         if self.config.policy.require_pq and not suite.has_pq:
             raise _fail(
                 Alert.DOWNGRADE, f"server chose {suite}, which has no ML-KEM", DowngradeError
@@ -582,8 +633,8 @@ class Connection:
 
     def _on_identity(self, whole: bytes, body: bytes) -> None:
         identity = PublicIdentity.decode(body)
+        assert self.suite is not None
         if self.role is Role.CLIENT:
-            assert self.suite is not None
             if identity.kind is not self.suite.auth:
                 raise _fail(
                     Alert.IDENTITY_REFUSED,
@@ -591,6 +642,19 @@ class Connection:
                     f"the suite says {self.suite.auth.value}",
                     IdentityRejected,
                 )
+        elif (
+            self.suite.auth.post_quantum
+            and not identity.kind.post_quantum
+            and not self.config.policy.allow_classical_client_identity
+        ):
+            # mutual authentication is only as post-quantum as its weaker signature
+            raise _fail(
+                Alert.IDENTITY_REFUSED,
+                f"client identity is {identity.kind.value} (classical), and this server "
+                f"authenticates with {self.suite.auth.value}: a post-quantum client identity "
+                "is required (Policy.allow_classical_client_identity allows it)",
+                IdentityRejected,
+            )
         self._peer_kind_claim = identity
         self._transcript.add(whole)
         self.state = (

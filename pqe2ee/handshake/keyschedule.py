@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from pqe2ee.exceptions import InvalidInput
+
 __all__ = [
     "KeySchedule",
     "Transcript",
@@ -146,6 +148,15 @@ class KeySchedule:
 
 
 def export(exporter_secret: bytes, label: str, context: bytes, length: int) -> bytes:
-    """Keying material for callers (RFC 8446 §7.5 shape)."""
+    """Keying material for callers (RFC 8446 §7.5 shape).
+
+    :raises InvalidInput: a label over 247 bytes (with the prefix, HkdfLabel's limit of
+        255) or a length outside 1..8160 (HKDF-Expand's limit for SHA-256).
+    """
+    room = 255 - len(_LABEL_PREFIX)
+    if len(label.encode()) > room:
+        raise InvalidInput(f"exporter label is {len(label.encode())} bytes, at most {room}")
+    if not 0 < length <= _MAX_EXPAND:
+        raise InvalidInput(f"exporter length is {length}, it must be 1..{_MAX_EXPAND}")
     inner = derive_secret(exporter_secret, label, _EMPTY_HASH)
     return expand_label(inner, "exporter", hashlib.sha256(context).digest(), length)

@@ -56,6 +56,11 @@ MAX_PLAIN_FRAME = (1 << 14) + (1 << 13)
 #: AES-GCM's limit at 2^24.5 full records; ChaCha20-Poly1305's is far higher).
 RECORD_LIMIT = 1 << 24
 BYTE_LIMIT = 1 << 36
+#: The receiver holds the sender to those limits: no application data past them, and
+#: only this many control records (the key update itself, a close, an alert).
+CONTROL_SLACK = 4
+#: The smallest possible encrypted frame: header, inner type, tag.
+MIN_ENCRYPTED_FRAME = 4 + 1 + 16
 
 
 #: Sends of at least this many bytes go through the C core's bulk loop when it is built.
@@ -127,20 +132,23 @@ class FrameReader:
 
         ``payload`` is a view into the buffer: release it before feeding more bytes.
 
-        :raises FrameError: unknown content type or a length over the maximum (checked
-            as soon as the 4-byte header is in, before the payload is waited for).
+        :raises FrameError: an unknown content type (checked as soon as its one byte is
+            in) or a length over the maximum (checked as soon as the 4-byte header is in),
+            both before the payload is waited for.
         """
         buf = self._buf
-        while len(buf) - self._pos >= 4:
+        while len(buf) > self._pos:
             pos = self._pos
             ctype = buf[pos]
-            length = int.from_bytes(buf[pos + 1 : pos + 4], "big")
             if ctype == CT_ENCRYPTED:
                 limit = MAX_ENCRYPTED
             elif ctype in (CT_HANDSHAKE, CT_ALERT):
                 limit = MAX_PLAIN_FRAME
             else:
                 raise FrameError(f"unknown content type 0x{ctype:02x}")
+            if len(buf) - pos < 4:
+                return
+            length = int.from_bytes(buf[pos + 1 : pos + 4], "big")
             if length > limit:
                 raise FrameError(f"frame of {length} bytes exceeds the maximum {limit}")
             if len(buf) - pos < 4 + length:
@@ -214,9 +222,43 @@ class RecordCipher:
         return self.seq >= RECORD_LIMIT or self.bytes_used >= BYTE_LIMIT
 
     def lend(self, *, sending: bool) -> RecordState:
-        """This direction's key and counters for a borrower; see :meth:`advance`."""
-        limit = self.seq + self.records_left() if sending else (1 << 64) - 1
+        """This direction's key and counters for a borrower; see :meth:`advance`.
+
+        Sending, the limit is where the key update is due.  Receiving, it is the first
+        record that might break the usage limits the sender must honour: from there on
+        the borrower hands every record back, and :meth:`check_received` decides.
+        """
+        if sending:
+            limit = self.seq + self.records_left()
+        else:
+            by_bytes = max(0, BYTE_LIMIT - self.bytes_used) // MAX_PLAINTEXT
+            limit = max(self.seq, min(RECORD_LIMIT, self.seq + by_bytes))
         return RecordState(self._aead_name, self._key, self._iv, self.seq, limit)
+
+    def check_received(self, inner_type: int, content_len: int) -> str | None:
+        """Why the record just opened breaks the sender's usage limits, or None.
+
+        A sender updates its key before ``RECORD_LIMIT`` records or ``BYTE_LIMIT``
+        content bytes (RFC 8446 §5.5); a peer that does not is cut off here rather than
+        trusted to, so a key is never used past its AEAD's safety margin in either
+        direction.  Only a few control records may follow the limit: the key update
+        that ends it, a close or an alert.
+        """
+        seq_before = self.seq - 1
+        if inner_type == INNER_DATA:
+            if seq_before >= RECORD_LIMIT or self.bytes_used - content_len >= BYTE_LIMIT:
+                return "the peer sent data past its key's usage limit without a key update"
+        elif seq_before >= RECORD_LIMIT + CONTROL_SLACK:
+            return "the peer sent records past its key's usage limit without a key update"
+        return None
+
+    def bulk_within_limits(self, buffered: int) -> bool:
+        """Whether every record that ``buffered`` bytes can hold may be opened in bulk
+        without a check each (no record count or byte count can reach a limit)."""
+        return (
+            RECORD_LIMIT - self.seq > buffered // MIN_ENCRYPTED_FRAME
+            and BYTE_LIMIT - self.bytes_used > buffered
+        )
 
     def advance(self, records: int, content_bytes: int) -> None:
         """Count ``records`` records of ``content_bytes`` sealed or opened by a borrower

@@ -50,6 +50,12 @@ class AuthKind(enum.Enum):
     def code(self) -> int:
         return AUTH_IDS[self]
 
+    @property
+    def post_quantum(self) -> bool:
+        """Whether a signature of this kind resists a quantum computer (ML-DSA, alone
+        or in the hybrid)."""
+        return self is not AuthKind.ED25519
+
     @classmethod
     def from_code(cls, code: int) -> AuthKind:
         for kind, value in AUTH_IDS.items():
@@ -150,12 +156,18 @@ class Policy:
         KEM of its first suite); others cost a HelloRetryRequest round trip.
     :param accept_peer_auth: authentication kinds accepted from the peer's identity
         (default: any).
+    :param allow_classical_client_identity: server: accept a classical (Ed25519) client
+        identity even when this server authenticates post-quantum.  Off by default: a
+        server whose own identity is post-quantum asks as much of its clients, since a
+        forged classical client signature would otherwise be the weak link of mutual
+        authentication (docs/protocol.md §5).
     """
 
     suites: tuple[Suite, ...] = field(default_factory=lambda: tuple(default_suites()))
     require_pq: bool = False
     key_share_kems: tuple[str, ...] = ()
     accept_peer_auth: frozenset[AuthKind] = frozenset(AuthKind)
+    allow_classical_client_identity: bool = False
 
     def __post_init__(self) -> None:
         if not self.suites:

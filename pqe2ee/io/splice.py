@@ -100,10 +100,12 @@ class SocketPump:
         """Whether the plaintext side and the session are still read."""
         return self._read_plain, self._read_session
 
-    def _lend(self) -> None:
+    def _lend(self, *, expect_consumed: bool = False) -> None:
         """Take the connection's current keys and unprocessed input (after the handshake
         and after every protocol step Python did)."""
         send, receive, unprocessed = self._conn.lend_records()
+        if expect_consumed and unprocessed:
+            raise InternalError("the connection left a whole record unprocessed")
         self._install(True, send)
         self._install(False, receive)
         if send is None:
@@ -167,7 +169,9 @@ class SocketPump:
                 return Outcome.TIMEOUT
             if s == status("WAKE"):
                 return Outcome.WAKE
-            if s == status("CONTROL"):
+            if s in (status("CONTROL"), status("RECV_LIMIT")):
+                # a whole record the connection must judge: a control record, or any
+                # record past the sender's usage limits (Connection cuts a peer off there)
                 self._on_control(r.control_len)
             elif s == status("PLAIN_EOF"):
                 self._read_plain = False
@@ -180,8 +184,8 @@ class SocketPump:
                 self._conn.update_keys()
                 self._push("SESSION_OUT", self._conn.data_to_send())
                 self._lend()
-            elif s == status("RECV_LIMIT"):
-                raise RemoteProtocolError("the peer's record sequence numbers are exhausted")
+            elif s == status("ERR_TYPE"):
+                self._on_bad_type()
             elif s == status("ERR_TAG"):
                 raise RemoteProtocolError("a record failed authentication")
             elif s == status("ERR_LENGTH"):
@@ -193,19 +197,33 @@ class SocketPump:
                 raise InternalError(f"the socket pump failed (status {s})")
 
     def _on_control(self, length: int) -> None:
-        """Let the connection process the record the pump stopped at."""
+        """Let the connection process the whole record the pump stopped at.
+
+        The connection must consume it (or fail): a record handed back unconsumed would
+        come straight back here, a loop that neither polls nor makes progress.
+        """
         frame = _binding.pump_take(self._pump, _binding.pump_status("SESSION_IN"), length)
+        if len(frame) != length:
+            raise InternalError("the socket pump handed back less than a whole record")
         self._conn.receive_data(frame)
         self._drain_events()
         self._push("SESSION_OUT", self._conn.data_to_send())
-        self._lend()
+        self._lend(expect_consumed=True)
+
+    def _on_bad_type(self) -> None:
+        """The pump stopped at a byte that cannot start an encrypted record: hand what it
+        holds to the connection, which fails on it with the protocol's own error."""
+        held = _binding.pump_take_all(self._pump, _binding.pump_status("SESSION_IN"))
+        self._conn.receive_data(held)
+        self._drain_events()
+        raise InternalError("the connection accepted bytes the socket pump refused")
 
     def _drain_events(self) -> None:
         while (event := self._conn.next_event()) is not NEED_DATA:
             if isinstance(event, ConnectionClosed):
                 self._read_session = False
                 self._shut_plain = True  # after the plaintext before the close
-            elif isinstance(event, DataReceived):  # pragma: no cover - the pump opens data
+            elif isinstance(event, DataReceived):  # a record past the receive limit
                 self._push("PLAIN_OUT", event.data)
 
     def close_sending(self) -> None:

@@ -8,7 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pqe2ee.exceptions import IdentityRejected, LocalProtocolError, RemoteProtocolError
+from pqe2ee.exceptions import (
+    IdentityRejected,
+    LocalProtocolError,
+    RemoteProtocolError,
+    UnauthenticatedAlert,
+)
 from pqe2ee.handshake import NEED_DATA, Config, Connection, Policy
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.connection import Alert
@@ -111,7 +116,11 @@ def test_wrong_pinned_identity_is_refused() -> None:
     out = run(client, server)
     assert isinstance(out.client_error, IdentityRejected)
     assert "not the pinned one" in str(out.client_error)
-    assert isinstance(out.server_error, IdentityRejected)  # told by the alert
+    # told by the alert, which nothing authenticates before the handshake completes
+    assert isinstance(out.server_error, UnauthenticatedAlert)
+    assert not isinstance(out.server_error, IdentityRejected)
+    assert out.server_error.alert == Alert.IDENTITY_REFUSED
+    assert "not authenticated" in str(out.server_error)
     assert not out.client_done
 
 

@@ -61,7 +61,7 @@ def keys(tmp_path: Path) -> tuple[Path, str, str]:
     return (
         tmp_path,
         _keygen(tmp_path, "server.key", "hybrid"),
-        _keygen(tmp_path, "client.key", "ed25519"),
+        _keygen(tmp_path, "client.key", "hybrid"),
     )
 
 
@@ -101,7 +101,7 @@ def test_wrong_fingerprint_exits_nonzero_with_one_line(keys: tuple[Path, str, st
 
 def test_unknown_client_is_refused_by_a_pinning_server(keys: tuple[Path, str, str]) -> None:
     tmp, _, client_fpr = keys
-    _keygen(tmp, "stranger.key", "ed25519")
+    _keygen(tmp, "stranger.key", "hybrid")
     proc, port = _listen(tmp, "--peer", client_fpr, stdin=b"must not leak\n")
     client = _run(
         "connect", f"127.0.0.1:{port}", "--identity", str(tmp / "stranger.key"), input="hi\n"

@@ -533,3 +533,117 @@ def test_records_from_python_still_fit_when_the_session_reader_stops() -> None:
         _binding.pump_free(pump)
         for s in (app, plain, wire, far):
             s.close()
+
+
+# ------------------------------------------------------------------ hostile bytes, limits
+HOSTILE = [bytes.fromhex("16005fff"), bytes.fromhex("15000002"), b"\x16"]
+
+
+@pytest.mark.parametrize("junk", HOSTILE, ids=lambda b: b.hex())
+def test_a_plaintext_frame_stops_the_pump_at_its_first_byte(junk: bytes) -> None:
+    """Four unauthenticated bytes once made the pump and the Connection hand an
+    incomplete frame back and forth forever, never polling: now the first byte fails the
+    session, well within the pump's own timeout."""
+    client, server = established()
+    server.send_data(b"authentic")
+    with pumped(client) as (a, far):
+        a.start(timeout=5.0)  # a pump that waited for the body would time out instead
+        far.sendall(server.data_to_send() + junk)
+        error = a.result()
+        assert isinstance(error, RemoteProtocolError), error
+        assert "after keys were set" in str(error)
+    with pytest.raises(RemoteProtocolError):
+        client.next_event()  # the Connection itself failed, with its alert queued
+
+
+def _core_pump(limit: int) -> Any:
+    pump = _binding.pump_new("chacha20-poly1305", 1 << 16, rec.MAX_ENCRYPTED, 1 << 16)
+    _binding.pump_set_key(pump, False, bytes(32), bytes(12), 0, limit)
+    return pump
+
+
+def _core_record(seq: int, content: bytes) -> bytes:
+    out = bytearray(_binding.records_sealed_size(len(content), 1 << 16))
+    _binding.records_seal(
+        "chacha20-poly1305", bytes(32), bytes(12), seq, rec.INNER_DATA, 1 << 16, content, out
+    )
+    return bytes(out)
+
+
+@contextmanager
+def _core_sockets() -> Iterator[tuple[socket.socket, socket.socket, socket.socket]]:
+    app, plain = socket.socketpair()
+    wire, far = socket.socketpair()
+    try:
+        plain.setblocking(False)
+        wire.setblocking(False)
+        yield plain, wire, far
+    finally:
+        for s in (app, plain, wire, far):
+            s.close()
+
+
+def test_the_core_fails_on_a_byte_that_cannot_start_a_record() -> None:
+    pump = _core_pump(1 << 40)
+    try:
+        with _core_sockets() as (plain, wire, far):
+            far.sendall(b"\x16")
+            flags = _binding.pump_status("READ_SESSION")
+            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 5000)
+            assert result.status == _binding.pump_status("ERR_TYPE")
+            assert result.buffered_session == 1  # left for the caller to report
+    finally:
+        _binding.pump_free(pump)
+
+
+def test_the_core_hands_back_only_whole_records_at_the_receive_limit() -> None:
+    record = _core_record(1, b"past the limit")
+    pump = _core_pump(1)
+    try:
+        with _core_sockets() as (plain, wire, far):
+            flags = _binding.pump_status("READ_SESSION")
+            far.sendall(_core_record(0, b"in time") + record[:9])
+            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 300)
+            # half a record past the limit is waited for (poll), not handed back
+            assert result.status == _binding.pump_status("TIMEOUT")
+            assert result.opened_records == 1 and result.recv_seq == 1
+            far.sendall(record[9:])
+            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 5000)
+            assert result.status == _binding.pump_status("RECV_LIMIT")
+            assert result.control_len == len(record)
+            take = _binding.pump_take(pump, _binding.pump_status("SESSION_IN"), len(record))
+            assert take == record
+    finally:
+        _binding.pump_free(pump)
+
+
+def test_a_sender_that_never_updates_its_key_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    client, server = established()
+    monkeypatch.setattr(rec, "RECORD_LIMIT", 4)
+    assert server._write is not None
+    wire_bytes = b"".join(bytes(server._write.seal(rec.INNER_DATA, b"%d;" % i)) for i in range(6))
+    with pumped(client) as (a, far):
+        a.start()
+        far.sendall(wire_bytes)
+        error = a.result()
+        assert isinstance(error, RemoteProtocolError) and "usage limit" in str(error), error
+        a.app.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            assert b"4;" not in a.app.recv(1 << 16)
+
+
+def test_a_key_update_at_the_receive_limit_goes_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    client, server = established()
+    monkeypatch.setattr(rec, "RECORD_LIMIT", 4)
+    pieces = [b"%02d;" % i for i in range(14)]
+    with pumped(client) as (a, far):
+        a.start()
+        for piece in pieces:  # the server updates its key every 4 records, honestly
+            server.send_data(piece)
+            far.sendall(server.data_to_send())
+        assert _recv_exactly(a.app, 3 * len(pieces)) == b"".join(pieces)
+        server.close()
+        far.sendall(server.data_to_send())
+        a.app.shutdown(socket.SHUT_WR)
+        assert read_all(a.app) == b""
+        assert a.result() is Outcome.DONE
