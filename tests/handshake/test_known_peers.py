@@ -22,7 +22,6 @@ from pqe2ee.exceptions import (
 )
 from pqe2ee.handshake import Config, Connection, KnownPeers, PublicIdentity, State
 from pqe2ee.handshake.connection import Alert
-from pqe2ee.handshake.known_peers import default_known_peers_path
 
 from .util import identity, pair, run
 
@@ -97,6 +96,8 @@ def test_a_malformed_line_names_the_file_and_line(tmp_path: Path) -> None:
 
 
 def test_default_store_location() -> None:
+    from pqe2ee.handshake import default_known_peers_path
+
     assert default_known_peers_path({"XDG_CONFIG_HOME": "/x/cfg", "HOME": "/h"}) == Path(
         "/x/cfg/pqe2ee/known_peers"
     )
