@@ -209,14 +209,15 @@ def test_an_oserror_while_writing_is_a_trust_store_error(
 def test_a_failed_record_in_a_handshake_kills_the_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def read_only(src: str, dst: str | os.PathLike[str]) -> None:
-        raise OSError(30, "Read-only file system")
+    def failing_disk(fd: int) -> None:
+        raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(os, "replace", read_only)
+    monkeypatch.setattr(os, "fsync", failing_disk)
     client, server = pair(Config(known_peers=KnownPeers(tmp_path / "known"), peer_name="h:1"))
-    out = run(client, server)
+    out = run(client, server)  # a raw OSError would escape run() here
     assert type(out.client_error) is TrustStoreError
-    assert "Read-only file system" in str(out.client_error)
+    assert "Input/output error" in str(out.client_error)
+    assert not (tmp_path / "known").exists()
     assert out.client_error.alert == Alert.INTERNAL_ERROR
     assert not out.client_done
     assert client.state is State.ERROR
@@ -226,6 +227,16 @@ def test_a_failed_record_in_a_handshake_kills_the_connection(
     assert isinstance(out.server_error, RemoteProtocolError)
     assert "internal error" in str(out.server_error)
     assert not out.server_done
+
+
+def test_an_unusable_store_path_fails_the_handshake_cleanly(tmp_path: Path) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    store = KnownPeers(tmp_path / "not-a-folder" / "known")
+    client, server = pair(Config(known_peers=store, peer_name="h:1"))
+    out = run(client, server)
+    assert type(out.client_error) is TrustStoreError
+    assert "not-a-folder" in str(out.client_error)
+    assert client.state is State.ERROR
 
 
 def test_a_store_made_malformed_meanwhile_fails_the_handshake(tmp_path: Path) -> None:
