@@ -263,7 +263,11 @@ class KnownPeers:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             except OSError as exc:
                 raise TrustStoreError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
-            yield self._read()
+            try:
+                text = self._read()
+            except InvalidInput as exc:  # became unreadable as text since the first look
+                raise TrustStoreError(str(exc)) from exc
+            yield text
         finally:
             os.close(fd)  # releases the lock
 
