@@ -26,6 +26,7 @@ __all__ = [
     "LocalProtocolError",
     "Pqe2eeError",
     "RemoteProtocolError",
+    "TrustStoreError",
     "UnauthenticatedAlert",
     "UnsupportedAlgorithm",
 ]
@@ -108,6 +109,24 @@ class KnownPeerMismatch(IdentityRejected):
 
     Like SSH's ``REMOTE HOST IDENTIFICATION HAS CHANGED``: either the peer changed its key
     or someone is in the middle.  The message names the file and line to check.
+    """
+
+
+class TrustStoreError(RemoteProtocolError):
+    """The known-peers file could not be used to decide on a peer.
+
+    Raised when the file cannot be read, locked or written (the ``OSError`` is chained
+    as ``__cause__``; the message names the file and the system's reason), and, from
+    :meth:`~pqe2ee.handshake.KnownPeers.check` during a handshake, when the file is
+    malformed (the message names the file and line).  The peer did nothing wrong.
+
+    It derives from :class:`RemoteProtocolError` because, raised out of
+    ``Connection.next_event()``, it carries that class's promise: the connection is in
+    ``ERROR``, an ``internal error`` alert was queued for the peer, and every adapter
+    that handles a failed handshake handles this one too.  Raised by ``KnownPeers``
+    outside a connection, ``alert`` is ``None``.  Failing closed is the security
+    property: a peer that could not be checked against, or recorded in, the file is
+    never accepted.
     """
 
 

@@ -11,6 +11,16 @@ import pytest
 VECTORS = Path(__file__).parent / "vectors"
 
 
+@pytest.fixture(autouse=True)
+def _private_config_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test (and every process it starts) gets its own ``XDG_CONFIG_HOME``: a
+    ``pqe2ee connect`` in a test must never write to the user's real known-peers store,
+    nor trip over a key recorded by an earlier test on a reused port."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture(scope="session")
 def vectors() -> Path:
     return VECTORS

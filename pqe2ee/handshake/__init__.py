@@ -23,7 +23,7 @@ from pqe2ee.handshake.keyfile import (
     save_identity,
     save_public_identity,
 )
-from pqe2ee.handshake.known_peers import KnownPeers
+from pqe2ee.handshake.known_peers import KnownPeers, default_known_peers_path
 from pqe2ee.handshake.suites import AuthKind, Policy, Suite, default_suites
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Role",
     "State",
     "Suite",
+    "default_known_peers_path",
     "default_suites",
     "load_identity",
     "load_public_identity",

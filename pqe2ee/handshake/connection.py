@@ -29,6 +29,7 @@ from pqe2ee.exceptions import (
     LocalProtocolError,
     Pqe2eeError,
     RemoteProtocolError,
+    TrustStoreError,
     UnauthenticatedAlert,
 )
 from pqe2ee.handshake import messages as m
@@ -678,6 +679,8 @@ class Connection:
             self.config.check_peer(identity)
         except IdentityRejected as exc:
             raise _fail(Alert.IDENTITY_REFUSED, str(exc), type(exc)) from None
+        except TrustStoreError as exc:  # fail closed: a peer we could not check or record
+            raise _fail(Alert.INTERNAL_ERROR, str(exc), TrustStoreError) from None
         self.peer_identity = identity
         self._transcript.add(whole)
         self.state = (

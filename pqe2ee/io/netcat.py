@@ -4,6 +4,15 @@
 data to stdout, stdin to the peer (end of stdin sends the authenticated close).  Any
 failure exits non-zero with one line on stderr; nothing the peer sent is printed unless
 it authenticated.
+
+Known peers, as ssh does it: ``connect`` files the server's identity under ``HOST:PORT``
+in ``--known-peers FILE``, or by default in the per-user store
+(:func:`~pqe2ee.handshake.default_known_peers_path`), says so on stderr the first time,
+and refuses a changed key; ``--peer FPR`` pins instead, ``--no-known-peers`` checks
+nothing.  ``listen --known-peers FILE`` requires a client identity and keys clients by
+fingerprint: the first one into an empty file is recorded, any other is refused unless
+``--accept-new-clients``.  Identity and known-peers files are read before the socket
+is bound or connected, so a missing or malformed one fails at once.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from pqe2ee.handshake import (
     Identity,
     KnownPeers,
     Policy,
+    PublicIdentity,
     load_identity,
     load_public_identity,
     parse_fingerprint,
@@ -29,6 +39,7 @@ from pqe2ee.handshake import (
     save_identity,
     save_public_identity,
 )
+from pqe2ee.handshake.known_peers import default_known_peers_path
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 from pqe2ee.io.socket import SecureSocket, wrap_socket
 
@@ -37,7 +48,12 @@ __all__ = ["register"]
 
 def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str | None:
     if getattr(args, "passphrase_file", None):
-        return Path(args.passphrase_file).read_text().rstrip("\n")
+        try:
+            return Path(args.passphrase_file).read_text().rstrip("\n")
+        except OSError as exc:  # a bad argument: exit 2 naming the file
+            raise ValueError(
+                f"cannot read passphrase file {args.passphrase_file}: {exc.strerror or exc}"
+            ) from None
     if os.environ.get("PQE2EE_PASSPHRASE"):
         return os.environ["PQE2EE_PASSPHRASE"]
     if getattr(args, "ask_passphrase", False):
@@ -54,23 +70,49 @@ def _load(args: argparse.Namespace) -> Identity | None:
     path = Path(args.identity)
     try:
         return load_identity(path, passphrase=_passphrase(args))
+    except OSError as exc:  # a bad argument: exit 2 naming the file
+        raise ValueError(f"cannot read identity file {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         if "passphrase-protected" in str(exc) and sys.stdin.isatty():
             return load_identity(path, passphrase=getpass.getpass(f"passphrase for {path}: "))
         raise
 
 
-def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None) -> Config:
+def _say_recorded(store: KnownPeers, name: str, peer: PublicIdentity) -> None:
+    print(f"pqe2ee: added {name} ({peer.fingerprint().hex()}) to {store.path}", file=sys.stderr)
+
+
+def _known_peers(args: argparse.Namespace, *, server: bool) -> KnownPeers | None:
+    """The known-peers store to use, read once now so a malformed file fails at start-up."""
+    if args.known_peers:
+        path = Path(args.known_peers)
+    elif server:
+        if args.accept_new_clients:
+            raise ValueError("--accept-new-clients needs --known-peers FILE")
+        return None
+    elif args.no_known_peers or args.peer:
+        return None  # pins decide alone; or the user asked for no check at all
+    else:
+        path = default_known_peers_path()
+    store = KnownPeers(path, on_record=_say_recorded)
+    store.load()
+    return store
+
+
+def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = None) -> Config:
     identity = _load(args)
     pins = frozenset(parse_fingerprint(p) for p in args.peer)
-    known = KnownPeers(args.known_peers) if args.known_peers else None
+    known = _known_peers(args, server=server)
     return Config(
         identity=identity,
         policy=Policy.from_options(args.mode, args.kem, args.require_pq),
         peer_fingerprints=pins,
         known_peers=known,
-        peer_name=peer_name if known else None,
-        require_client_identity=server and (bool(args.peer) or args.require_client_identity),
+        # a client files the server under HOST:PORT; a server keys clients by fingerprint
+        peer_name=peer_name if known and not server else None,
+        accept_new_peers=server and known is not None and args.accept_new_clients,
+        require_client_identity=server
+        and (bool(args.peer) or args.require_client_identity or known is not None),
     )
 
 
@@ -133,11 +175,11 @@ def _cmd_safety_number(args: argparse.Namespace, _console: object) -> int:
 
 
 def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
+    config = _config(args, server=True)  # identity and known peers checked before binding
     with socket.create_server((args.host, args.port)) as listener:
         print(f"pqe2ee: listening on {args.host}:{listener.getsockname()[1]}", file=sys.stderr)
-        conn, addr = listener.accept()
+        conn, _addr = listener.accept()
     conn.settimeout(args.handshake_timeout)
-    config = _config(args, server=True, peer_name=f"{addr[0]}")
     with wrap_socket(conn, config, server_side=True) as session:
         session.settimeout(None)
         print(_describe(session), file=sys.stderr)
@@ -170,7 +212,34 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
         metavar="FPR",
         help="accept only this peer fingerprint (repeatable)",
     )
-    p.add_argument("--known-peers", metavar="FILE", help="trust-on-first-use file")
+    if server:
+        p.add_argument(
+            "--known-peers",
+            metavar="FILE",
+            help="allowed clients, by fingerprint (NAME KIND FPR lines); requires a client "
+            "identity; a missing or empty file records the first client, and any other "
+            "client is then refused",
+        )
+        p.add_argument(
+            "--accept-new-clients",
+            action="store_true",
+            help="with --known-peers: record each new client instead of refusing it",
+        )
+    else:
+        known = p.add_mutually_exclusive_group()
+        known.add_argument(
+            "--known-peers",
+            metavar="FILE",
+            help="trust-on-first-use file; the server is filed under HOST:PORT and a changed "
+            "key is refused (default without --peer: $XDG_CONFIG_HOME/pqe2ee/known_peers, "
+            "else ~/.config/pqe2ee/known_peers)",
+        )
+        known.add_argument(
+            "--no-known-peers",
+            action="store_true",
+            help="INSECURE, for throwaway use: no known-peers file, so without --peer the "
+            "server's key is not checked at all",
+        )
     p.add_argument("--handshake-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--passphrase-file", help="read the identity's passphrase from this file")
     if server:

@@ -230,9 +230,12 @@ def read_allowed_peers(path: str | os.PathLike[str]) -> dict[bytes, str]:
     """Fingerprint -> name from a known-peers file (``NAME KIND FINGERPRINT`` lines).
 
     The server uses the file as an allow list, never with trust on first use: an
-    unknown client is refused, not recorded.
+    unknown client is refused, not recorded (``pqe2ee listen --known-peers`` reads the
+    same lines the same way, by fingerprint).
 
-    :raises ValueError: a malformed line (the message names the file and line).
+    :raises ValueError: a malformed line, or two lines for one name (the message names
+        the file and the lines).
+    :raises TrustStoreError: the file exists but cannot be read.
     """
     out: dict[bytes, str] = {}
     for name, fp in KnownPeers(path).entries().items():
