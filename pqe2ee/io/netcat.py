@@ -121,9 +121,12 @@ def _pipe(session: SecureSocket) -> None:
     failure: list[BaseException] = []
 
     def upload() -> None:
-        read = getattr(sys.stdin.buffer, "read1", sys.stdin.buffer.read)
+        # os.read, not sys.stdin.buffer: a daemon thread blocked inside the buffered
+        # reader holds its lock, and an interpreter that exits meanwhile (the peer
+        # refused us) aborts on that lock instead of exiting with our error
+        fd = sys.stdin.fileno()
         try:
-            while chunk := read(1 << 16):
+            while chunk := os.read(fd, 1 << 16):
                 session.sendall(chunk)
             session.shutdown_write()
         except BaseException as exc:

@@ -65,9 +65,9 @@ def test_listen_with_known_peers_refuses_an_anonymous_client(
     assert b"client sent no identity" in err
     assert out == b""
     # The client finished its side of the handshake before the server refused it, so
-    # it may be in its stdin pump when the alert arrives: only "non-zero" is certain
-    # (the daemon-thread abort at exit is netcat._pipe's, not the trust store's).
-    assert client.returncode != 0
+    # its stdin thread may be blocked in a read when the alert arrives: it must still
+    # exit with the error (once it aborted on the buffered reader's lock at exit).
+    assert client.returncode == 1, client.stderr
     assert "identity refused" in client.stderr
     assert not clients.exists()
 
@@ -104,7 +104,7 @@ def test_listen_records_the_first_client_and_refuses_another_loudly(
     assert "UNKNOWN CLIENT IDENTITY" in lines[-1]
     assert f"{clients}:1 expects {_fp(client_fpr)}" in lines[-1]
     assert out == b""
-    assert stranger.returncode != 0  # see the note in the test above
+    assert stranger.returncode == 1, stranger.stderr  # see the note in the test above
     assert "identity refused" in stranger.stderr
     assert len(clients.read_text().splitlines()) == 1
 
@@ -233,3 +233,28 @@ def test_listen_with_a_missing_identity_exits_2_before_binding(tmp_path: Path) -
     out = _run("connect", "127.0.0.1:9", "--identity", str(missing), "--no-known-peers")
     assert out.returncode == 2
     assert str(missing) in out.stderr
+
+
+def test_a_refused_client_whose_stdin_stays_open_exits_with_the_error(
+    keys: tuple[Path, str, str],
+) -> None:
+    """Its stdin thread is blocked in a read when the refusal arrives; the process once
+    aborted at exit on the buffered reader's lock (SIGABRT) instead of exiting 1."""
+    tmp, server_fpr, _ = keys
+    proc, port = _listen(tmp / "server.key", "--require-client-identity")
+    client = subprocess.Popen(
+        [*PQE2EE, "connect", f"127.0.0.1:{port}", "--peer", server_fpr],
+        stdin=subprocess.PIPE,  # never written, never closed
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert client.wait(60) == 1
+        assert client.stderr is not None
+        assert b"identity refused" in client.stderr.read()
+    finally:
+        if client.poll() is None:
+            client.kill()
+        client.communicate()
+        proc.communicate(timeout=60)
+    assert proc.returncode == 1
