@@ -18,6 +18,7 @@ is bound or connected, so a missing or malformed one fails at once.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import os
 import socket
@@ -103,9 +104,12 @@ def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = N
     identity = _load(args)
     pins = frozenset(parse_fingerprint(p) for p in args.peer)
     known = _known_peers(args, server=server)
+    policy = Policy.from_options(args.mode, args.kem, args.require_pq)
+    if server and args.allow_classical_client:
+        policy = dataclasses.replace(policy, allow_classical_client_identity=True)
     return Config(
         identity=identity,
-        policy=Policy.from_options(args.mode, args.kem, args.require_pq),
+        policy=policy,
         peer_fingerprints=pins,
         known_peers=known,
         # a client files the server under HOST:PORT; a server keys clients by fingerprint
@@ -250,6 +254,13 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
             "--require-client-identity",
             action="store_true",
             help="ask the client to authenticate (implied by --peer)",
+        )
+        p.add_argument(
+            "--allow-classical-client",
+            action="store_true",
+            help="accept an ed25519 client identity although this server's identity is "
+            "post-quantum (refused by default: mutual authentication is only as strong "
+            "as its weaker signature)",
         )
 
 

@@ -155,3 +155,26 @@ def test_safety_number_is_the_same_from_both_sides(keys: tuple[Path, str, str]) 
     assert a.returncode == 0, a.stderr
     assert a.stdout == b.stdout
     assert len(a.stdout.split()) == 12
+
+
+def test_a_post_quantum_listener_refuses_a_classical_client_unless_allowed(
+    keys: tuple[Path, str, str],
+) -> None:
+    tmp, server_fpr, _ = keys  # the server's identity is hybrid
+    _keygen(tmp, "classical.key", "ed25519")
+    connect = ("--identity", str(tmp / "classical.key"), "--peer", server_fpr)
+    proc, port = _listen(tmp, "--require-client-identity", stdin=b"must not leak\n")
+    client = _run("connect", f"127.0.0.1:{port}", *connect, input="hi\n")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and out == b""
+    assert b"post-quantum client identity is required" in err
+    assert client.returncode == 1 and "must not leak" not in client.stdout
+
+    proc, port = _listen(
+        tmp, "--require-client-identity", "--allow-classical-client", stdin=b"welcome\n"
+    )
+    client = _run("connect", f"127.0.0.1:{port}", *connect, input="hi\n")
+    out, err = proc.communicate(timeout=60)
+    assert client.returncode == 0, client.stderr
+    assert proc.returncode == 0, err
+    assert (out, client.stdout) == (b"hi\n", "welcome\n")
