@@ -1,9 +1,13 @@
 """Floods of silent connections against the servers of pqe2ee.io: the pending pool
-(oldest evicted first, per-source shares) and the asyncio server that uses it."""
+(oldest evicted first, per-source shares), the asyncio server and the blocking acceptor
+(:func:`pqe2ee.io.accept.accept_session`, behind ``pqe2ee listen``) that use it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +15,8 @@ import pytest
 
 from pqe2ee import exceptions
 from pqe2ee.handshake import Config
-from pqe2ee.io import aio
+from pqe2ee.io import aio, wrap_socket
+from pqe2ee.io.accept import accept_session
 from pqe2ee.io.pending import CLEARED, POOL_FULL, SOURCE_FULL, PendingPool
 from pqe2ee.io.tunnel import Endpoint
 from tests.handshake.util import identity
@@ -145,3 +150,81 @@ def test_asyncio_server_per_source_share() -> None:
             await main()
 
     asyncio.run(bounded())
+
+
+# ------------------------------------------------------- the blocking acceptor
+def _accept_in_thread(
+    listener: socket.socket, **kwargs: Any
+) -> tuple[threading.Thread, dict[str, Any]]:
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = accept_session(listener, Config(identity=SERVER_ID), **kwargs)
+        except BaseException as exc:  # handed to the test thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_accept_session_goes_on_past_garbage_and_a_flooding_source_when_asked() -> None:
+    """With ``raise_failures=False`` and a per-source share of 4: a peer sending garbage
+    is dropped, a flood from 127.0.0.2 evicts only its own, and the pending connection
+    from 127.0.0.1 (opened first) is still there when the honest client's session is
+    chosen; every drop is reported, and the rest are closed at the end."""
+    drops: list[tuple[Any, BaseException]] = []
+    with socket.create_server(("127.0.0.1", 0), backlog=256) as listener:
+        port = listener.getsockname()[1]
+        thread, result = _accept_in_thread(
+            listener,
+            handshake_timeout=60,
+            max_pending_per_source=4,
+            raise_failures=False,
+            on_drop=lambda address, error: drops.append((address, error)),
+        )
+        slow = socket.create_connection(("127.0.0.1", port))
+        garbage = socket.create_connection(("127.0.0.1", port))
+        garbage.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        flood = []
+        for _ in range(20):
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))
+            s.connect(("127.0.0.1", port))
+            flood.append(s)
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        session = wrap_socket(client, Config(peer_fingerprints=PIN))
+        thread.join(timeout=10)
+        assert "error" not in result, result.get("error")
+        served, address = result["value"]
+        assert address == client.getsockname()
+        session.sendall(b"ping")
+        assert served.recv(4) == b"ping"
+        served.close()
+        session.close()
+    kinds = [type(e) for _, e in drops]
+    assert kinds.count(exceptions.HandshakeEvicted) == 16  # the flood's own oldest
+    assert all(a[0] == "127.0.0.2" for a, e in drops if isinstance(e, exceptions.HandshakeEvicted))
+    assert any(isinstance(e, exceptions.RemoteProtocolError) for _, e in drops)  # the garbage
+    slow.settimeout(10)  # closed once the session was chosen
+    with contextlib.suppress(ConnectionResetError):
+        assert slow.recv(1) == b""
+    for s in [slow, garbage, *flood]:
+        s.close()
+
+
+def test_accept_session_raises_a_handshake_failure_by_default() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        thread, result = _accept_in_thread(listener, handshake_timeout=60)
+        silent = socket.create_connection(("127.0.0.1", port))  # does not stop it
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        with pytest.raises(exceptions.IdentityRejected):
+            wrap_socket(client, Config(peer_fingerprints=frozenset({bytes(32)})))
+        thread.join(timeout=10)
+        assert isinstance(result.get("error"), exceptions.IdentityRejected)
+        silent.settimeout(10)  # closed when the call gave up
+        with contextlib.suppress(ConnectionResetError):
+            assert silent.recv(1) == b""
+        silent.close()
