@@ -131,7 +131,7 @@ def path_to(kind: str, service: int, keys: Path) -> Iterator[int]:
     client = [*pq, "client", f"--listen=127.0.0.1:{near}", f"--connect=127.0.0.1:{far}"]
     client += [f"--identity={keys / 'client.key'}", f"--peer={server_fpr}", "--grace=1"]
     client += ["--max-handshakes=256"]
-    server += ["--max-handshakes=256", "--evict-after=30"]
+    server += ["--max-pending-handshakes=1024"]
     with _processes((server, far), (client, near)):
         yield near
 

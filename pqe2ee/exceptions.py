@@ -17,6 +17,7 @@ __all__ = [
     "AgePayloadError",
     "BackendUnavailable",
     "DowngradeError",
+    "HandshakeEvicted",
     "IdentityRejected",
     "InternalError",
     "InvalidInput",
@@ -65,6 +66,15 @@ class BackendUnavailable(Pqe2eeError):
 
 class InternalError(Pqe2eeError):
     """The compiled core or a backend reported a state that should be impossible."""
+
+
+class HandshakeEvicted(Pqe2eeError):
+    """A connection still in its handshake was closed to admit a newer one: the server's
+    pool of pending handshakes (or its per-source share of it) was full.
+
+    Not the peer's fault as far as the server can tell: silent connections are evicted
+    oldest first, so an honest handshake, which takes milliseconds, is not.
+    """
 
 
 class InvalidSignature(Pqe2eeError):

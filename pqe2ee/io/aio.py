@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pqe2ee.exceptions import LocalProtocolError, RemoteProtocolError
+from pqe2ee.exceptions import HandshakeEvicted, LocalProtocolError, RemoteProtocolError
 from pqe2ee.handshake import (
     NEED_DATA,
     Config,
@@ -25,6 +25,7 @@ from pqe2ee.handshake import (
     PublicIdentity,
     Suite,
 )
+from pqe2ee.io.pending import DEFAULT_MAX_PENDING, SOURCE_FULL, PendingPool
 
 __all__ = [
     "SecureReader",
@@ -255,23 +256,69 @@ async def start_server(
     *,
     handshake_timeout: float | None = 30.0,
     on_handshake_error: Callable[[BaseException], None] | None = None,
+    max_pending_handshakes: int = DEFAULT_MAX_PENDING,
+    max_pending_per_source: int | None = None,
+    pending: PendingPool[asyncio.Task[Any]] | None = None,
     **kwargs: Any,
 ) -> asyncio.Server:
     """Serve pqe2ee sessions: ``client_connected_cb`` gets each authenticated pair.
 
     A connection whose handshake fails or times out is closed and reported to
     ``on_handshake_error``; it never reaches the callback.
+
+    Connections whose handshake has not finished are held in a bounded pool
+    (:class:`~pqe2ee.io.pending.PendingPool`): when ``max_pending_handshakes`` are
+    pending, the oldest is closed (reported as
+    :class:`~pqe2ee.exceptions.HandshakeEvicted`) to admit the newcomer, so silent
+    connections cannot lock honest clients out; with ``max_pending_per_source``, a source
+    address over its share evicts its own oldest instead.  Connections past their
+    handshake are the callback's and are never evicted.
+
+    :param pending: a pool to use instead of a new one made from the two limits (to share
+        it between servers, or to read its eviction counters).
+    :param kwargs: passed to :func:`asyncio.start_server`; ``backlog`` defaults to the
+        pool's size (at least 100, at most 4096), so a burst of connects is not left to
+        SYN retries.
     """
+    pool = pending or PendingPool(max_pending_handshakes, max_pending_per_source)
+    kwargs.setdefault("backlog", max(100, min(pool.limit, 4096)))
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        peer = writer.get_extra_info("peername")
+        source = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        evicted: list[str] = []
+
+        def evict(why: str) -> None:
+            evicted.append(why)
+            writer.transport.abort()  # a reset: nothing of it lingers
+            task.cancel()
+
+        pool.admit(task, source, evict)
         try:
             pair = await wrap_streams(
                 reader, writer, config, server_side=True, handshake_timeout=handshake_timeout
             )
+        except asyncio.CancelledError:
+            if not evicted:
+                raise
+            task.uncancel()
+            if on_handshake_error is not None:
+                on_handshake_error(HandshakeEvicted(_eviction(pool, evicted[0], source)))
+            return
         except (RemoteProtocolError, TimeoutError, OSError) as exc:
             if on_handshake_error is not None:
                 on_handshake_error(exc)
             return
+        finally:
+            pool.release(task)
         await client_connected_cb(*pair)
 
     return await asyncio.start_server(on_connect, host, port, **kwargs)
+
+
+def _eviction(pool: PendingPool[Any], why: str, source: str) -> str:
+    if why == SOURCE_FULL:
+        return f"evicted: {pool.per_source} pending handshakes from {source} (limit)"
+    return f"evicted: {pool.limit} pending handshakes (limit)"

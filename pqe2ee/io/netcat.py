@@ -26,6 +26,7 @@ import sys
 import threading
 from pathlib import Path
 
+from pqe2ee.exceptions import HandshakeEvicted
 from pqe2ee.handshake import (
     AuthKind,
     Config,
@@ -42,6 +43,8 @@ from pqe2ee.handshake import (
 )
 from pqe2ee.handshake.known_peers import default_known_peers_path
 from pqe2ee.handshake.suites import KEM_IDS, MODES
+from pqe2ee.io.accept import accept_session
+from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.socket import SecureSocket, wrap_socket
 
 __all__ = ["register"]
@@ -183,11 +186,25 @@ def _cmd_safety_number(args: argparse.Namespace, _console: object) -> int:
 
 def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
     config = _config(args, server=True)  # identity and known peers checked before binding
-    with socket.create_server((args.host, args.port)) as listener:
+    dropped: list[BaseException] = []
+    backlog = min(args.max_pending_handshakes, 4096)
+    with socket.create_server((args.host, args.port), backlog=backlog) as listener:
         print(f"pqe2ee: listening on {args.host}:{listener.getsockname()[1]}", file=sys.stderr)
-        conn, _addr = listener.accept()
-    conn.settimeout(args.handshake_timeout)
-    with wrap_socket(conn, config, server_side=True) as session:
+        session, _ = accept_session(
+            listener,
+            config,
+            handshake_timeout=args.handshake_timeout,
+            max_pending_handshakes=args.max_pending_handshakes,
+            on_drop=lambda _address, error: dropped.append(error),
+        )
+    if dropped:
+        evicted = sum(isinstance(e, HandshakeEvicted) for e in dropped)
+        print(
+            f"pqe2ee: dropped {len(dropped)} connections that did not finish a handshake "
+            f"({evicted} evicted to make room)",
+            file=sys.stderr,
+        )
+    with session:
         session.settimeout(None)
         print(_describe(session), file=sys.stderr)
         _pipe(session)
@@ -289,6 +306,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("listen", help="accept one session: peer -> stdout, stdin -> peer")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--max-pending-handshakes",
+        type=int,
+        default=DEFAULT_MAX_PENDING,
+        metavar="N",
+        help="connections handshaking at once; when full, the oldest is dropped for a "
+        f"newcomer (default {DEFAULT_MAX_PENDING})",
+    )
     _session_options(p, server=True)
     p.set_defaults(func=_cmd_listen)
 

@@ -16,7 +16,7 @@ from collections import deque
 from types import TracebackType
 from typing import Any
 
-from pqe2ee.exceptions import RemoteProtocolError
+from pqe2ee.exceptions import LocalProtocolError, RemoteProtocolError
 from pqe2ee.handshake import (
     NEED_DATA,
     Config,
@@ -28,7 +28,7 @@ from pqe2ee.handshake import (
     Suite,
 )
 
-__all__ = ["SecureSocket", "wrap_socket"]
+__all__ = ["SecureSocket", "wrap_established", "wrap_socket"]
 
 _READ_SIZE = 1 << 20
 _FIRST_READ = 1 << 16
@@ -38,8 +38,11 @@ class SecureSocket:
     """A socket whose bytes travel inside a pqe2ee session.  Make one with :func:`wrap_socket`."""
 
     def __init__(self, sock: Any, config: Config, *, server_side: bool) -> None:
+        self._setup(sock, Connection(config, "server" if server_side else "client"))
+
+    def _setup(self, sock: Any, conn: Connection) -> None:
         self._sock = sock
-        self._conn = Connection(config, "server" if server_side else "client")
+        self._conn = conn
         self._chunks: deque[bytes] = deque()  # authenticated plaintext, in order
         self._inbox = bytearray(_FIRST_READ)  # reused; grows to _READ_SIZE under bulk
         self._peer_closed = False
@@ -218,4 +221,19 @@ def wrap_socket(
     wrapped = SecureSocket(sock, config, server_side=server_side)
     if do_handshake:
         wrapped.do_handshake()
+    return wrapped
+
+
+def wrap_established(sock: Any, conn: Connection) -> SecureSocket:
+    """The secure socket over ``sock`` for a connection whose handshake ``conn`` has
+    already completed (elsewhere, for example in :func:`pqe2ee.io.accept.accept_session`);
+    bytes ``conn`` holds unprocessed come first.
+
+    :raises LocalProtocolError: ``conn``'s handshake is not complete.
+    """
+    if not conn.handshake_complete:
+        raise LocalProtocolError("wrap_established needs a connection past its handshake")
+    wrapped = SecureSocket.__new__(SecureSocket)
+    wrapped._setup(sock, conn)
+    wrapped.suite, wrapped.peer_identity = conn.suite, conn.peer_identity
     return wrapped

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from tests.tunnel.util import raise_fd_limit
+
 PQE2EE = [sys.executable, "-m", "pqe2ee"]
+FLOOD = 1500
 
 
 def _run(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
@@ -178,3 +183,82 @@ def test_a_post_quantum_listener_refuses_a_classical_client_unless_allowed(
     assert client.returncode == 0, client.stderr
     assert proc.returncode == 0, err
     assert (out, client.stdout) == (b"hi\n", "welcome\n")
+
+
+def _flood(port: int, n: int) -> list[socket.socket]:
+    """``n`` connections to ``port`` that say nothing (refused ones left out)."""
+    out = []
+    for _ in range(n):
+        with contextlib.suppress(ConnectionRefusedError):
+            out.append(socket.create_connection(("127.0.0.1", port)))
+    return out
+
+
+def test_listen_serves_an_honest_client_through_a_flood_of_silent_connections(
+    keys: tuple[Path, str, str],
+) -> None:
+    """1,500 silent connections first, 100 more a second while the honest client
+    connects, and a handshake timeout of 60 s: ``listen`` used to take the first
+    connection and wait on it; now it goes on accepting, evicts the oldest silent ones,
+    and the honest client's session goes through (within a 20 s failure bound: two
+    Python start-ups)."""
+    raise_fd_limit(3 * FLOOD)
+    tmp, server_fpr, client_fpr = keys
+    proc, port = _listen(
+        tmp, "--peer", client_fpr, "--handshake-timeout", "60", stdin=b"from the server\n"
+    )
+    flood = _flood(port, FLOOD)
+    stop = threading.Event()
+    more: list[socket.socket] = []
+
+    def sustain() -> None:  # the attacker goes on while the honest client connects
+        while not stop.wait(1 / 100):  # its pace (as in the report), not a wait for an event
+            more.extend(_flood(port, 1))
+            if len(more) > 300:  # it closes its older ones
+                more.pop(0).close()
+
+    attacker = threading.Thread(target=sustain, daemon=True)
+    attacker.start()
+    try:
+        identity = str(tmp / "client.key")
+        client = subprocess.run(
+            [*PQE2EE, "connect", f"127.0.0.1:{port}", "--identity", identity, "--peer", server_fpr],
+            input="from the client\n",
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        out, err = proc.communicate(timeout=20)
+    finally:
+        stop.set()
+        attacker.join()
+        proc.kill()
+    assert client.returncode == 0, client.stderr
+    assert proc.returncode == 0, err
+    assert client.stdout == "from the server\n" and out == b"from the client\n"
+    assert b"evicted to make room" in err
+    flood[0].settimeout(10)  # the oldest was evicted (reset), not left to time out
+    with contextlib.suppress(ConnectionResetError):
+        assert flood[0].recv(1) == b""
+    for s in flood + more:
+        s.close()
+
+
+def test_listen_drops_a_silent_connection_after_the_handshake_timeout(
+    keys: tuple[Path, str, str],
+) -> None:
+    """One silent connection no longer holds ``listen``: it times out and the next
+    client is served by the same process."""
+    tmp, server_fpr, _ = keys
+    proc, port = _listen(tmp, "--handshake-timeout", "0.5", stdin=b"hi\n")
+    silent = socket.create_connection(("127.0.0.1", port))
+    silent.settimeout(20)
+    with contextlib.suppress(ConnectionResetError):
+        assert silent.recv(1) == b""  # dropped after its timeout, listen still up
+    client = _run("connect", f"127.0.0.1:{port}", "--peer", server_fpr, input="")
+    _, err = proc.communicate(timeout=60)
+    assert client.returncode == 0, client.stderr
+    assert proc.returncode == 0, err
+    assert client.stdout == "hi\n"
+    assert b"dropped 1 connections" in err
+    silent.close()

@@ -193,19 +193,26 @@ def test_bad_settings_fail_at_once_with_one_line(keys: Path, tmp_path: Path) -> 
 def test_toml_role_tables_relative_paths_and_types(tmp_path: Path) -> None:
     path = tmp_path / "t.toml"
     path.write_text(
-        'identity = "keys/me.key"\nmax_handshakes = 8\n'
-        '[server]\nmax_handshakes = 16\nallow = "ab" \n[client]\npeer = ["cd"]\n'
+        'identity = "keys/me.key"\nmax_connections = 8\n'
+        '[server]\nmax_connections = 16\nmax_pending_handshakes = 32\nallow = "ab" \n'
+        '[client]\npeer = ["cd"]\nmax_handshakes = 4\n'
     )
     server = load_toml(path, "server")
     assert server == {
         "identity": str(tmp_path / "keys/me.key"),
-        "max_handshakes": 16,
+        "max_connections": 16,
+        "max_pending_handshakes": 32,
         "allow": ["ab"],
     }
-    assert load_toml(path, "client")["max_handshakes"] == 8
-    path.write_text("max_handshakes = true\n")
-    with pytest.raises(ValueError, match="'max_handshakes' has the wrong type"):
+    client = load_toml(path, "client")
+    assert client["max_connections"] == 8 and client["max_handshakes"] == 4
+    path.write_text("max_connections = true\n")
+    with pytest.raises(ValueError, match="'max_connections' has the wrong type"):
         load_toml(path, "server")
+    for gone in ("evict_after = 1", "max_handshakes = 8"):  # the server's old slot options
+        path.write_text(gone + "\n")
+        with pytest.raises(ValueError, match=r"was removed: .*max_pending_handshakes"):
+            load_toml(path, "server")
     path.write_text('peer = "x"\n')
     with pytest.raises(ValueError, match="'peer' is not an option of the tunnel server"):
         load_toml(path, "server")

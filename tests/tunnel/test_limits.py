@@ -1,13 +1,28 @@
-"""Handshake slots, the connection limit, and a flood of silent connections."""
+"""The pending pool, the connection limit, handshake slots, and floods of silent
+connections."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+
+import pytest
 
 from pqe2ee.io.tunnel import Endpoint, Limits
 from pqe2ee.io.tunnel.limits import HandshakeSlots
-from tests.tunnel.util import read_until_end, roundtrip, run, tunnel_pair
+from pqe2ee.io.tunnel.listener import DATA_PATH_ENV
+from tests.tunnel.util import (
+    raise_fd_limit,
+    read_until_end,
+    roundtrip,
+    run,
+    silent_connections,
+    silent_flood,
+    tunnel_pair,
+)
+
+FLOOD = 1500
 
 
 def test_slots_wait_while_holders_are_young_and_evict_old_ones() -> None:
@@ -63,63 +78,130 @@ def test_a_waiter_cancelled_after_its_wake_up_passes_the_slot_on() -> None:
     run(main())
 
 
-async def _silent(address: Endpoint, n: int) -> list[asyncio.StreamWriter]:
-    """``n`` connections that connect and then say nothing."""
-    writers = []
-    for _ in range(n):
-        _, writer = await asyncio.open_connection(address.host, address.port)
-        writers.append(writer)
-    return writers
+@pytest.fixture(params=["auto", "python"])
+def data_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The flood tests run on the default data path (the C pump when the core is built)
+    and on the asyncio fallback."""
+    monkeypatch.setenv(DATA_PATH_ENV, request.param)
+    return str(request.param)
 
 
-def test_flood_of_silent_connections_cannot_hold_the_handshake_slots() -> None:
-    """The handshake timeout is long (30 s, beyond the test's own bound): the good
-    connection gets through only because silent ones lose their slots (to each other
-    and to it) instead of holding them until they time out."""
+async def _open_session(entry: Endpoint) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection through the tunnel that has carried bytes both ways (so its session
+    is established) and stays open."""
+    reader, writer = await asyncio.open_connection(entry.host, entry.port)
+    writer.write(b"established;")
+    await writer.drain()
+    assert await reader.readexactly(12) == b"established;"
+    return reader, writer
+
+
+async def _finish_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"still here")
+    await writer.drain()
+    writer.write_eof()
+    assert await reader.read() == b"still here"
+    writer.close()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait (bounded by the test's timeout) until ``condition()`` holds."""
+    while not condition():
+        await asyncio.sleep(0.02)
+
+
+def test_a_flood_of_silent_connections_does_not_lock_honest_clients_out(data_path: str) -> None:
+    """1,500 connections that never speak, then more at 300 per second, against a
+    handshake timeout of 60 s and the default limits (256 pending, 1024 established):
+    before the pending pool, they took every connection place and newcomers were refused
+    until the flood stopped.  Now a newcomer evicts the oldest pending connection, so the
+    honest one gets through at once (the 10 s bound is a failure bound, far below the
+    60 s timeout), the evicted ones are the oldest, and an established session goes on
+    through the flood."""
+    raise_fd_limit(3 * FLOOD)
 
     async def main() -> None:
-        limits = Limits(handshake_timeout=30, max_handshakes=4, evict_after=0.5)
+        limits = Limits(handshake_timeout=60)
         async with tunnel_pair(server_limits=limits) as pair:
-            silent = await _silent(pair.server.address, 40)
-            peak = 0
-            for _ in range(10):
-                await asyncio.sleep(0.02)
-                peak = max(peak, pair.server.slots.in_use)
-            async with asyncio.timeout(20):
-                assert await roundtrip(pair.entry, b"through the flood") == b"through the flood"
-            assert peak == 4  # the limit held
-            assert pair.server.slots.evictions >= 1
-            for writer in silent:
-                writer.close()
-        evicted = [r for r in pair.server.finished if r.end == "evicted: handshake slots full"]
-        assert evicted and all(r.up == 0 for r in evicted)
-        assert len(pair.service.received) == 1
+            server = pair.server
+            session = await _open_session(pair.entry)
+            async with silent_flood(server.address, FLOOD) as flood:
+                # the whole burst accepted (and pending, evicted or refused) first
+                await _until(lambda: server.accepted > FLOOD)
+                async with asyncio.timeout(10):
+                    got = await roundtrip(pair.entry, b"through the flood")
+                assert got == b"through the flood"
+                await _finish_session(*session)  # the established session survived
+                pool = server.pending
+                assert pool.in_use <= pool.limit
+                assert pool.evictions >= FLOOD - pool.limit
+                # the oldest were evicted: the first one sees its end (a reset) ...
+                async with asyncio.timeout(10):
+                    assert await read_until_end(flood[0][0]) in (b"", None)
+                # ... and every connection evicted is older than every one still pending
+                ended = [r for r in server.finished if r.end and r.end.startswith("evicted")]
+                still = [link.record.number for link in pool.oldest_first()]
+                assert ended and still and max(r.number for r in ended) < min(still)
+                assert {r.end for r in ended} == {"evicted: 256 pending handshakes (limit)"}
+        assert len(pair.service.received) == 2  # only the honest connections got through
 
-    run(main())
+    run(main(), timeout=120)
 
 
-def test_connection_limit_refuses_new_connections_until_one_closes() -> None:
+def test_established_sessions_count_against_max_connections_pending_ones_do_not() -> None:
     async def main() -> None:
-        limits = Limits(max_connections=3, handshake_timeout=30)
+        limits = Limits(max_connections=2, handshake_timeout=60, max_pending_handshakes=8)
         async with tunnel_pair(server_limits=limits) as pair:
-            silent = await _silent(pair.server.address, 3)
-            for _ in range(100):  # bounded: until the server counts them
-                if pair.server.open_connections == 3:
-                    break
-                await asyncio.sleep(0.02)
+            server = pair.server
+            first = await _open_session(pair.entry)
+            flood = await silent_connections(server.address, 20)  # beyond both limits
+            await _until(lambda: server.pending.evictions >= 12)
+            second = await _open_session(pair.entry)  # pending ones took no place
+            assert server.established_connections == 2
             reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
-            assert await read_until_end(reader) in (b"", None)  # dropped
+            assert await read_until_end(reader) in (b"", None)  # no room for a third
             writer.close()
-            assert pair.server.finished[-1].end == "refused: 3 connections open (limit)"
-            for writer in silent:
-                writer.close()
-            for _ in range(100):
-                if pair.server.open_connections == 0:
-                    break
-                await asyncio.sleep(0.02)
+            assert any(r.end == "refused: 2 connections open (limit)" for r in server.finished)
+            await _finish_session(*first)
+            await _finish_session(*second)
+            await _until(lambda: server.established_connections == 0)
             assert await roundtrip(pair.entry, b"room now") == b"room now"
-            with contextlib.suppress(Exception):
-                await asyncio.gather(*(w.wait_closed() for w in silent))
-        assert len(pair.service.received) == 1
+            for _, w in flood:
+                w.close()
+        assert len(pair.service.received) == 3
 
     run(main())
+
+
+def test_per_source_limit_makes_a_flooding_address_evict_only_its_own() -> None:
+    """A flood from 127.0.0.2 with a per-source limit of 8: it evicts its own oldest
+    pending connections, never the slow pending one from 127.0.0.1."""
+
+    async def main() -> None:
+        limits = Limits(handshake_timeout=60, max_pending_handshakes=64, max_pending_per_source=8)
+        async with tunnel_pair(server_limits=limits) as pair:
+            server = pair.server
+            slow = await silent_connections(server.address, 1)  # from 127.0.0.1
+            await _until(lambda: server.pending.in_use == 1)
+            flood = await silent_connections(server.address, 100, source="127.0.0.2")
+            await _until(lambda: server.pending.source_evictions == 100 - 8)
+            pool = server.pending
+            assert pool.evictions == 0  # the pool itself never filled up
+            assert pool.from_source("127.0.0.2") == 8 and pool.from_source("127.0.0.1") == 1
+            ends = [r.end for r in server.finished]
+            assert ends.count("evicted: 8 pending handshakes from 127.0.0.2 (limit)") == 92
+            async with asyncio.timeout(10):
+                assert await roundtrip(pair.entry, b"from elsewhere") == b"from elsewhere"
+            assert pool.from_source("127.0.0.1") == 1  # the slow one is still pending
+            for _, w in slow + flood:
+                w.close()
+
+    run(main())
+
+
+def test_options_of_the_pending_pool_are_checked() -> None:
+    with pytest.raises(ValueError, match="max_pending_handshakes"):
+        Limits(max_pending_handshakes=0)
+    with pytest.raises(ValueError, match="max_pending_per_source"):
+        Limits(max_pending_per_source=0)
+    assert Limits().max_pending_handshakes == 256 and Limits().max_pending_per_source is None

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
+import resource
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cache
+
+import pytest
 
 from pqe2ee.handshake import AuthKind, Config, Identity, Policy
 from pqe2ee.io.tunnel import (
@@ -192,3 +196,56 @@ def run(coro: object, timeout: float = TEST_TIMEOUT) -> None:
             await coro  # type: ignore[misc]
 
     asyncio.run(bounded())
+
+
+def raise_fd_limit(needed: int) -> None:
+    """Raise the soft limit on open files to ``needed`` (skip if the hard limit is lower)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"needs {needed} file descriptors, the hard limit is {hard}")
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+async def silent_connections(
+    address: Endpoint, n: int, *, source: str | None = None
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """``n`` connections to ``address`` (from the address ``source``) that connect and
+    then say nothing, oldest first."""
+    local = (source, 0) if source else None
+    out = []
+    for _ in range(n):
+        out.append(await asyncio.open_connection(address.host, address.port, local_addr=local))
+    return out
+
+
+@contextlib.asynccontextmanager
+async def silent_flood(
+    address: Endpoint, n: int, *, rate: float = 300.0, keep: int = 300
+) -> AsyncIterator[list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]:
+    """A flood as an attacker runs it: ``n`` silent connections at once (yielded, oldest
+    first, kept open), then new silent connections at ``rate`` per second while the body
+    runs, of which the last ``keep`` stay open (the attacker closes its older ones)."""
+    burst = await silent_connections(address, n)
+    more: collections.deque[asyncio.StreamWriter] = collections.deque()
+
+    async def sustain() -> None:
+        while True:
+            await asyncio.sleep(1 / rate)  # the attacker's pace, not a wait for an event
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection(address.host, address.port)
+                more.append(writer)
+            while len(more) > keep:
+                more.popleft().close()
+
+    task = asyncio.create_task(sustain())
+    try:
+        yield burst
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        for _, writer in burst:
+            writer.close()
+        for writer in more:
+            writer.close()

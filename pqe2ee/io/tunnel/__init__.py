@@ -8,8 +8,9 @@ Each accepted connection gets its own session and handshake; after it the bytes 
 the C core (:mod:`pqe2ee.io.splice`, one thread per connection), or through
 :mod:`pqe2ee.io.aio` without it.  The server requires and pins the client's identity,
 the client pins the server's.
-Half-close passes through; handshake and idle timeouts, a connection limit and
-handshake slots bound what peers can hold; shutdown lets open connections finish for a
+Half-close passes through; handshake and idle timeouts, a limit on established
+connections and a pool of pending handshakes whose oldest member a newcomer evicts
+(server) bound what peers can hold; shutdown lets open connections finish for a
 grace period.  One log line per connection (logger ``pqe2ee.tunnel``), never a key or a
 byte of the data.  The CLI is ``pqe2ee tunnel server|client``; docs/tunnel.md walks
 through Redis and PostgreSQL.

@@ -3,7 +3,9 @@
 Options come from flags or a ``--config`` TOML file (flags win).  The process logs one
 line per connection on stderr and stops on SIGINT/SIGTERM: it closes the listening
 socket at once, lets open connections finish for the grace period, then cuts the rest
-and exits 0.
+and exits 0.  At start-up it raises its soft limit on open files to the hard limit (as
+Go programs do): every tunnelled connection holds several descriptors, and the default
+soft limit of 1024 would cap the connection limits below their defaults.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 import sys
 from typing import Any
 
 from pqe2ee.handshake.suites import KEM_IDS, MODES
+from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.tunnel.client import TunnelClient
 from pqe2ee.io.tunnel.config import client_settings, load_toml, server_settings
 from pqe2ee.io.tunnel.listener import Listener
@@ -69,9 +73,21 @@ def _setup_logging(args: argparse.Namespace) -> None:
     logger.setLevel(level)
 
 
+def _raise_fd_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit (never down)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (OSError, ValueError):  # e.g. an infinite hard limit the kernel caps
+            return
+        logging.getLogger("pqe2ee.tunnel").debug("open files: soft limit %s -> %s", soft, hard)
+
+
 def _cmd_server(args: argparse.Namespace, _console: object) -> int:
     settings = server_settings(_options(args, "server"))
     _setup_logging(args)
+    _raise_fd_limit()
     asyncio.run(_serve(TunnelServer(settings)))
     return 0
 
@@ -79,6 +95,7 @@ def _cmd_server(args: argparse.Namespace, _console: object) -> int:
 def _cmd_client(args: argparse.Namespace, _console: object) -> int:
     settings = client_settings(_options(args, "client"))
     _setup_logging(args)
+    _raise_fd_limit()
     asyncio.run(_serve(TunnelClient(settings)))
     return 0
 
@@ -96,8 +113,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--handshake-timeout", type=float, metavar="S", help="default 10")
     p.add_argument("--idle-timeout", type=float, metavar="S", help="default 300; 0: none")
     p.add_argument("--connect-timeout", type=float, metavar="S", help="default 10")
-    p.add_argument("--max-connections", type=int, metavar="N", help="default 1024")
-    p.add_argument("--max-handshakes", type=int, metavar="N", help="in flight; default 64")
+    p.add_argument(
+        "--max-connections", type=int, metavar="N", help="established sessions; default 1024"
+    )
     p.add_argument("--grace", type=float, metavar="S", help="on SIGTERM/SIGINT; default 10")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.add_argument("-q", "--quiet", action="store_true", help="log only failed connections")
@@ -114,11 +132,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--allow", action="append", metavar="FPR", help="an allowed client (repeatable)")
     p.add_argument("--known-peers", metavar="FILE", help="allowed clients, NAME KIND FPR lines")
     p.add_argument(
-        "--evict-after",
-        type=float,
-        metavar="S",
-        help="with every handshake slot taken, a newcomer evicts a handshake older than "
-        "this (default 1)",
+        "--max-pending-handshakes",
+        type=int,
+        metavar="N",
+        help="connections not yet through their handshake; when full, the oldest is "
+        f"evicted for a newcomer (default {DEFAULT_MAX_PENDING})",
+    )
+    p.add_argument(
+        "--max-pending-per-source",
+        type=int,
+        metavar="N",
+        help="pending handshakes from one address; beyond it that address's oldest is "
+        "evicted (default: no limit; 0: no limit)",
     )
     p.set_defaults(func=_cmd_server)
 
@@ -128,4 +153,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--peer", action="append", metavar="FPR", help="the server's fingerprint (repeatable)"
     )
+    p.add_argument("--max-handshakes", type=int, metavar="N", help="in flight; default 64")
     p.set_defaults(func=_cmd_client)

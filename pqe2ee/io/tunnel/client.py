@@ -53,9 +53,11 @@ class TunnelClient(Listener):
                     conn = Connection(self.settings.config, "client")
                     done = await sockets.handshake(remote, conn)
                 finally:
-                    self.slots.release(link)
+                    self._handshake_over(link)
         except Exception as exc:
             self.handshake_failure(link, exc)
+            return
+        if not self._establish(link):
             return
         self.note_session(link, done.suite, done.peer_identity)
         await self.carry(

@@ -19,6 +19,7 @@ from typing import Any
 
 from pqe2ee.handshake import Config, Identity, Policy, load_identity, parse_fingerprint
 from pqe2ee.handshake.known_peers import KnownPeers
+from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 
 __all__ = [
     "ClientSettings",
@@ -62,18 +63,26 @@ class Limits:
     """Timeouts (seconds) and counts that bound what one peer, or many, can hold.
 
     :param handshake_timeout: from accept to a finished handshake, waiting for a
-        handshake slot included.
+        handshake slot included; it bounds a pending connection even when no newcomer
+        evicts it.
     :param idle_timeout: a connection with no byte either way for this long is closed
         (``None``: never).
     :param connect_timeout: to reach the service (server) or the tunnel server (client).
-    :param max_connections: open connections, handshaking ones included; beyond it a new
-        connection is closed at once.
-    :param max_handshakes: handshakes in flight.  When all slots are taken, a newcomer
-        evicts the oldest handshake that has held its slot for ``evict_after`` seconds,
-        or else waits for a slot: silent half-open connections cannot hold the slots
-        against clients that finish their handshake in milliseconds.
-    :param evict_after: see ``max_handshakes`` (server only: the client end's handshakes
-        are its own outgoing ones, and only wait for a slot).
+    :param max_connections: established sessions.  On the server, connections still in
+        their handshake do not count (they have ``max_pending_handshakes``); a newcomer is
+        closed at once while this many sessions are established, and a handshake that
+        finishes while they are is refused.  On the client end, every open local
+        connection counts, those waiting for their session included.
+    :param max_handshakes: client end only: outgoing handshakes in flight; a local
+        connection beyond it waits (within ``handshake_timeout``) for one to finish.
+    :param max_pending_handshakes: server only: connections accepted whose handshake has
+        not finished.  When this many are pending, the oldest pending one is closed (with
+        a reset) to admit the newcomer: a flood of silent connections evicts itself, while
+        an honest handshake, which takes milliseconds, gets through.  Established
+        sessions are never evicted.
+    :param max_pending_per_source: server only: pending connections from one source
+        address; beyond it the oldest pending one *from that address* is evicted, so one
+        flooding host cannot evict other hosts' handshakes (``None``: no such limit).
     :param grace: on SIGINT/SIGTERM, how long open connections may go on before they
         are cut.
     """
@@ -83,19 +92,23 @@ class Limits:
     connect_timeout: float = 10.0
     max_connections: int = 1024
     max_handshakes: int = 64
-    evict_after: float = 1.0
+    max_pending_handshakes: int = DEFAULT_MAX_PENDING
+    max_pending_per_source: int | None = None
     grace: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("handshake_timeout", "connect_timeout", "evict_after"):
+        for name in ("handshake_timeout", "connect_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
         if self.idle_timeout is not None and not self.idle_timeout > 0:
             raise ValueError("idle_timeout must be positive (or None: no idle timeout)")
         if self.grace < 0:
             raise ValueError("grace must be zero or positive")
-        if self.max_connections < 1 or self.max_handshakes < 1:
-            raise ValueError("max_connections and max_handshakes must be at least 1")
+        for name in ("max_connections", "max_handshakes", "max_pending_handshakes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.max_pending_per_source is not None and self.max_pending_per_source < 1:
+            raise ValueError("max_pending_per_source must be at least 1 (or None: no limit)")
 
 
 @dataclass(frozen=True)
@@ -156,11 +169,18 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...]]] = {
     "idle_timeout": ((int, float), ("server", "client")),
     "connect_timeout": ((int, float), ("server", "client")),
     "max_connections": (int, ("server", "client")),
-    "max_handshakes": (int, ("server", "client")),
-    "evict_after": ((int, float), ("server",)),
+    "max_handshakes": (int, ("client",)),
+    "max_pending_handshakes": (int, ("server",)),
+    "max_pending_per_source": (int, ("server",)),
     "grace": ((int, float), ("server", "client")),
 }
 _PATHS = ("identity", "passphrase_file", "known_peers")
+#: options that are gone, and what replaces them
+_REPLACED = {
+    ("evict_after", "server"): "the server now evicts the oldest pending handshake at "
+    "once; see max_pending_handshakes",
+    ("max_handshakes", "server"): "on the server, max_pending_handshakes bounds handshakes",
+}
 
 
 def load_toml(path: str | os.PathLike[str], role: str) -> dict[str, Any]:
@@ -180,6 +200,8 @@ def load_toml(path: str | os.PathLike[str], role: str) -> dict[str, Any]:
         raise ValueError(f"{path}: [{role}] must be a table")
     merged.update(section)
     for key, value in merged.items():
+        if (key, role) in _REPLACED:
+            raise ValueError(f"{path}: {key!r} was removed: {_REPLACED[key, role]}")
         if key not in OPTIONS:
             raise ValueError(f"{path}: unknown key {key!r}; known: {', '.join(OPTIONS)}")
         kind, roles = OPTIONS[key]
@@ -201,12 +223,15 @@ def _limits(options: Mapping[str, Any]) -> Limits:
         "connect_timeout",
         "max_connections",
         "max_handshakes",
-        "evict_after",
+        "max_pending_handshakes",
+        "max_pending_per_source",
         "grace",
     )
     given = {n: options[n] for n in names if options.get(n) is not None}
     if given.get("idle_timeout") == 0:
         given["idle_timeout"] = None  # 0 in a file or a flag: no idle timeout
+    if given.get("max_pending_per_source") == 0:
+        given["max_pending_per_source"] = None  # 0: no per-source limit
     return Limits(**given)
 
 

@@ -1,12 +1,11 @@
-"""What both tunnel ends share: the listening socket, the connection limit, handshake
-slots, the set of open connections, the choice of data path, and shutdown with a grace
-period."""
+"""What both tunnel ends share: the listening socket, the connection limit, the server's
+pool of pending handshakes (the client end's handshake slots), the set of open
+connections, the choice of data path, and shutdown with a grace period."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import itertools
 import os
 import socket
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from pqe2ee.exceptions import BackendUnavailable, RemoteProtocolError
 from pqe2ee.handshake import Connection, PublicIdentity, Suite
 from pqe2ee.io import aio, splice
+from pqe2ee.io.pending import SOURCE_FULL, PendingPool
 from pqe2ee.io.tunnel import native, sockets
 from pqe2ee.io.tunnel.config import Endpoint, Limits
 from pqe2ee.io.tunnel.limits import HandshakeSlots
@@ -43,6 +43,14 @@ def data_path_setting() -> str:
     return value
 
 
+def _source(peer: Any) -> str:
+    """The host part of an accepted connection's address: what the per-source limit
+    counts."""
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return "?"
+
+
 def _address(peer: Any) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         host = str(peer[0])
@@ -59,15 +67,21 @@ class Listener:
     """
 
     role = "?"
-    #: Whether a newcomer may evict an old handshake (the server's defence against
-    #: silent connections; the client end's handshakes are its own, outgoing ones).
+    #: Whether accepted connections go into a pool of pending handshakes whose oldest
+    #: member a newcomer evicts, and ``max_connections`` counts only established ones
+    #: (the server's defence against silent connections).  Otherwise (the client end,
+    #: whose handshakes are its own outgoing ones) every open connection counts and
+    #: handshakes wait for one of ``max_handshakes`` slots.
     evicting = True
 
     def __init__(self, listen: Endpoint, limits: Limits) -> None:
         self.listen = listen
         self.limits = limits
-        self.slots = HandshakeSlots(
-            limits.max_handshakes, limits.evict_after if self.evicting else None
+        #: The client end's handshakes in flight (unused on the server).
+        self.slots = HandshakeSlots(limits.max_handshakes, None)
+        #: The server's pending handshakes (unused on the client end).
+        self.pending: PendingPool[Link] = PendingPool(
+            limits.max_pending_handshakes, limits.max_pending_per_source
         )
         #: The records of the last 1024 connections that ended (what their log lines say).
         self.finished: collections.deque[ConnectionRecord] = collections.deque(maxlen=1024)
@@ -75,8 +89,10 @@ class Listener:
         self._sock: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
         self._links: set[Link] = set()
+        self._established: set[Link] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._numbers = itertools.count(1)
+        #: Connections accepted so far (each gets the next number in its log line).
+        self.accepted = 0
         self._closing = False
         self._cut = asyncio.Event()
 
@@ -89,13 +105,23 @@ class Listener:
 
     @property
     def open_connections(self) -> int:
+        """Connections open, pending ones included."""
         return len(self._tasks)
+
+    @property
+    def established_connections(self) -> int:
+        """Connections past their handshake (on the server: what ``max_connections``
+        bounds)."""
+        return len(self._established)
 
     async def start(self) -> None:
         """Bind and start accepting."""
         # A burst of connects beyond the listen backlog waits a SYN retry (a second or
-        # more) in the kernel: size the backlog to the connection limit.
-        backlog = max(100, min(self.limits.max_connections, 4096))
+        # more) in the kernel: size the backlog to the connection limits.
+        wanted = self.limits.max_connections
+        if self.evicting:
+            wanted += self.limits.max_pending_handshakes
+        backlog = max(100, min(wanted, 4096))
         self._sock = sockets.listening_socket(self.listen, backlog)
         self._accepting = asyncio.create_task(self._accept_loop(self._sock))
 
@@ -112,18 +138,22 @@ class Listener:
     async def _on_connect(self, sock: socket.socket, peer: Any) -> None:
         task = asyncio.current_task()
         assert task is not None
-        record = ConnectionRecord(self.role, next(self._numbers), _address(peer))
+        self.accepted += 1
+        record = ConnectionRecord(self.role, self.accepted, _address(peer))
         link = Link(record, self.limits.idle_timeout)
         link.set_cut(lambda: _cancel_unless_current(task))
         owned = [sock]
         self._tasks.add(task)
         try:
+            counted = self._established if self.evicting else self._links
             if self._closing:
                 link.end("refused: shutting down")
-            elif len(self._links) >= self.limits.max_connections:
+            elif len(counted) >= self.limits.max_connections:
                 link.end(f"refused: {self.limits.max_connections} connections open (limit)")
             else:
                 self._links.add(link)
+                if self.evicting:
+                    self._admit(link, sock, _source(peer))
                 await self.handle(link, sock, owned)
         except Exception as exc:  # one connection's bug must not take the listener down
             link.end(f"internal error: {describe(exc)}")
@@ -131,7 +161,9 @@ class Listener:
             link.end("cancelled")  # a no-op unless nothing ended it yet
             for left in owned:  # sockets no data path took over
                 sockets.close(left)
+            self.pending.release(link)
             self._links.discard(link)
+            self._established.discard(link)
             self._tasks.discard(task)
             self.finished.append(record)
             record.log()
@@ -186,8 +218,47 @@ class Listener:
         else:
             await link.splice(s_reader, p_writer, p_reader, s_writer, names=names)
 
+    def _admit(self, link: Link, sock: socket.socket, source: str) -> None:
+        """Put a new connection into the pending pool, evicting the oldest pending one
+        (of its source, with a per-source limit) if the pool is full."""
+        pool = self.pending
+
+        def evict(why: str) -> None:
+            # a reset, not a FIN: nothing of the evicted connection lingers in the kernel
+            # (FIN-WAIT towards a peer that never closes), and the peer sees an abort
+            sockets.abort_on_close(sock)
+            if why == SOURCE_FULL:
+                link.end(f"evicted: {pool.per_source} pending handshakes from {source} (limit)")
+            else:
+                link.end(f"evicted: {pool.limit} pending handshakes (limit)")
+
+        pool.admit(link, source, evict)
+
     async def _handshake_slot(self, link: Link) -> None:
-        await self.slots.acquire(link, lambda: link.end("evicted: handshake slots full"))
+        """Wait for a handshake slot (client end; the server admitted the connection to
+        its pending pool on accept)."""
+        if not self.evicting:
+            await self.slots.acquire(link, lambda: None)
+
+    def _handshake_over(self, link: Link) -> None:
+        """Give the handshake's slot or pending place back (finished or failed)."""
+        if self.evicting:
+            self.pending.release(link)
+        else:
+            self.slots.release(link)
+
+    def _establish(self, link: Link) -> bool:
+        """Count ``link`` as established once its handshake has finished; on the server,
+        refuse it (and return False) while ``max_connections`` sessions are established,
+        and return False if it was evicted meanwhile."""
+        self._handshake_over(link)
+        if link.record.end is not None:
+            return False
+        if self.evicting and len(self._established) >= self.limits.max_connections:
+            link.end(f"refused: {self.limits.max_connections} connections open (limit)")
+            return False
+        self._established.add(link)
+        return True
 
     @staticmethod
     def note_session(link: Link, suite: Suite | None, peer: PublicIdentity | None) -> None:

@@ -52,9 +52,11 @@ class TunnelServer(Listener):
                 try:
                     done = await sockets.handshake(sock, conn)
                 finally:
-                    self.slots.release(link)
+                    self._handshake_over(link)
         except Exception as exc:
             self.handshake_failure(link, exc)
+            return
+        if not self._establish(link):
             return
         self.note_session(link, done.suite, done.peer_identity)
         peer = done.peer_identity

@@ -18,7 +18,7 @@ from pqe2ee.exceptions import RemoteProtocolError
 from pqe2ee.handshake import NEED_DATA, Connection, HandshakeComplete
 from pqe2ee.io.tunnel.config import Endpoint
 
-__all__ = ["close", "connect", "handshake", "listening_socket", "reset"]
+__all__ = ["abort_on_close", "close", "connect", "handshake", "listening_socket", "reset"]
 
 _RECV = 1 << 16
 
@@ -120,8 +120,13 @@ def close(sock: socket.socket) -> None:
         sock.close()
 
 
-def reset(sock: socket.socket) -> None:
-    """Close ``sock`` with a reset (RST): the far end sees an abort, never a clean end."""
+def abort_on_close(sock: socket.socket) -> None:
+    """Make the coming close of ``sock`` send a reset (RST) instead of a FIN."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def reset(sock: socket.socket) -> None:
+    """Close ``sock`` with a reset (RST): the far end sees an abort, never a clean end."""
+    abort_on_close(sock)
     close(sock)
