@@ -251,3 +251,21 @@ def test_a_second_signal_cuts_the_grace_period_short(keys: Path, service: int) -
             assert server.stop(signal.SIGTERM, timeout=30) == 0
         assert client.stop() == 0
     assert any("end=shutdown: cut by a second signal" in x for x in server.conn_lines())
+
+
+def test_classical_clients_are_refused_unless_the_server_allows_them(keys: Path) -> None:
+    base = {
+        "listen": "127.0.0.1:0",
+        "forward": "127.0.0.1:6379",
+        "identity": str(keys / "server.key"),
+        "allow": [_fp("client")],
+    }
+    assert not server_settings(base).config.policy.allow_classical_client_identity
+    allowed = server_settings({**base, "allow_classical_clients": True})
+    assert allowed.config.policy.allow_classical_client_identity
+    path = keys / "t.toml"
+    path.write_text("[server]\nallow_classical_clients = true\n")
+    assert load_toml(path, "server") == {"allow_classical_clients": True}
+    path.write_text("allow_classical_clients = true\n")
+    with pytest.raises(ValueError, match="not an option of the tunnel client"):
+        load_toml(path, "client")

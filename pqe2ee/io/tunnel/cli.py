@@ -132,6 +132,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--allow", action="append", metavar="FPR", help="an allowed client (repeatable)")
     p.add_argument("--known-peers", metavar="FILE", help="allowed clients, NAME KIND FPR lines")
     p.add_argument(
+        "--allow-classical-clients",
+        action="store_true",
+        default=None,
+        help="accept ed25519 client identities although this server's identity is "
+        "post-quantum (refused by default)",
+    )
+    p.add_argument(
         "--max-pending-handshakes",
         type=int,
         metavar="N",

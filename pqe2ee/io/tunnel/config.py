@@ -10,6 +10,7 @@ service on the network with encryption but without access control.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -165,6 +166,7 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...]]] = {
     "mode": (str, ("server", "client")),
     "kem": (str, ("server", "client")),
     "require_pq": (bool, ("server", "client")),
+    "allow_classical_clients": (bool, ("server",)),
     "handshake_timeout": ((int, float), ("server", "client")),
     "idle_timeout": ((int, float), ("server", "client")),
     "connect_timeout": ((int, float), ("server", "client")),
@@ -276,11 +278,14 @@ def server_settings(options: Mapping[str, Any]) -> ServerSettings:
         names.update(read_allowed_peers(options["known_peers"]))
     for fpr in options.get("allow") or []:
         names.setdefault(parse_fingerprint(fpr), "")
+    policy = Policy.from_options(
+        options.get("mode"), options.get("kem"), bool(options.get("require_pq"))
+    )
+    if options.get("allow_classical_clients"):
+        policy = dataclasses.replace(policy, allow_classical_client_identity=True)
     config = Config(
         identity=_identity(options),
-        policy=Policy.from_options(
-            options.get("mode"), options.get("kem"), bool(options.get("require_pq"))
-        ),
+        policy=policy,
         peer_fingerprints=frozenset(names),
         require_client_identity=True,
     )
