@@ -19,6 +19,7 @@ from pqe2ee.io import aio, wrap_socket
 from pqe2ee.io.accept import accept_session
 from pqe2ee.io.pending import CLEARED, POOL_FULL, SOURCE_FULL, PendingPool
 from pqe2ee.io.tunnel import Endpoint
+from tests.handshake.test_io import _in_thread
 from tests.handshake.util import identity
 from tests.tunnel.util import raise_fd_limit, read_until_end, silent_connections, silent_flood
 
@@ -156,17 +157,7 @@ def test_asyncio_server_per_source_share() -> None:
 def _accept_in_thread(
     listener: socket.socket, **kwargs: Any
 ) -> tuple[threading.Thread, dict[str, Any]]:
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = accept_session(listener, Config(identity=SERVER_ID), **kwargs)
-        except BaseException as exc:  # handed to the test thread
-            result["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, result
+    return _in_thread(lambda: accept_session(listener, Config(identity=SERVER_ID), **kwargs))
 
 
 def test_accept_session_goes_on_past_garbage_and_a_flooding_source_when_asked() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import threading
@@ -19,35 +18,6 @@ from pqe2ee.io.tunnel import load_toml, parse_endpoint, server_settings
 from tests.tunnel.util import identity
 
 PQE2EE = [sys.executable, "-m", "pqe2ee"]
-
-
-class _Echo(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        sock: socket.socket = self.request
-        with contextlib.suppress(OSError):
-            while data := sock.recv(65536):
-                sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-
-
-@pytest.fixture
-def service() -> Iterator[int]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    from pqe2ee.handshake import save_identity
-
-    save_identity(identity("server"), tmp_path / "server.key")
-    save_identity(identity("client"), tmp_path / "client.key")
-    return tmp_path
 
 
 def _fp(name: str) -> str:

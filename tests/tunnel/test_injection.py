@@ -10,7 +10,6 @@ import contextlib
 import os
 import signal
 import socket
-import socketserver
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +17,7 @@ from pathlib import Path
 import pytest
 
 from pqe2ee import _binding
-from pqe2ee.handshake import save_identity
-from tests.tunnel.test_cli import _Echo, _fp, _Proc, _talk
-from tests.tunnel.util import identity
+from tests.tunnel.test_cli import _fp, _Proc, _talk
 
 INJECTED = bytes.fromhex("16005fff")
 WAIT = 30.0
@@ -140,21 +137,3 @@ def test_injected_plaintext_header_closes_only_that_session(
         ends = [line for line in server.conn_lines() if "after keys were set" in line]
         assert len(ends) == 1, server.conn_lines()
         assert "ping" not in "\n".join(server.lines)
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    save_identity(identity("server"), tmp_path / "server.key")
-    save_identity(identity("client"), tmp_path / "client.key")
-    return tmp_path
-
-
-@pytest.fixture
-def service() -> Iterator[int]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
