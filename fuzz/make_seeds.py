@@ -18,14 +18,14 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from fuzz import age_file, server_flight
+from fuzz import age_file, client_hello, server_flight
 from fuzz._common import CORPUS, DATA, PATTERN
 from pqe2ee import age
 from pqe2ee.age.armor import ArmorWriter
-from pqe2ee.handshake import NEED_DATA, Policy
+from pqe2ee.handshake import NEED_DATA, Config, Connection, FixedRandomness, Policy, State
 from pqe2ee.handshake.messages import ClientHello
 from pqe2ee.handshake.record import CT_ALERT, CT_HANDSHAKE, plain_frame
-from pqe2ee.handshake.suites import KEM_IDS, default_suites
+from pqe2ee.handshake.suites import KEM_IDS
 from pqe2ee.hazmat.kem import get_kem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,26 +54,46 @@ def write(harness: str, seeds: Iterable[tuple[str, bytes]]) -> None:
         (folder / name).write_bytes(data)
 
 
-def _hello(kem: str, seed: bytes, suites: list[tuple[int, int, int]], psk: bytes = b"") -> bytes:
+def _real_hello(policy: Policy, kem_seed: bytes, psk: bytes | None = None) -> bytes:
+    """What a real client (with fixed randomness) sends first."""
+    config = Config(policy=policy, psk=psk, psk_identity=b"psk-1" if psk else b"")
+    fixed = FixedRandomness(b"\x11" * 32, kem_seed=kem_seed)
+    return Connection(config, "client", fixed_randomness_for_testing_only=fixed).data_to_send()
+
+
+def _second_hello(first: bytes, kem: str, seed: bytes) -> bytes:
+    """The client's answer to a HelloRetryRequest for ``kem``: its first hello with only
+    that KEM's share.  Made here because one FixedRandomness seed cannot fit two KEMs."""
+    hello = ClientHello.decode(first[8:])  # frame header, message header
     share = get_kem(kem).from_seed_bytes(seed).public_key().public_bytes_raw()
-    hello = ClientHello(b"\x11" * 32, tuple(suites), ((KEM_IDS[kem][0], share),), psk)
-    return plain_frame(CT_HANDSHAKE, hello.encode())
+    again = ClientHello(hello.random, hello.suites, ((KEM_IDS[kem][0], share),))
+    return plain_frame(CT_HANDSHAKE, again.encode())
+
+
+def _served(stream: bytes) -> bytes:
+    """``stream`` if the harness's server answers it with a ServerHello (a real hello)."""
+    server = Connection(client_hello.SERVER_CONFIG, "server")
+    server.receive_data(stream)
+    assert server.next_event() is NEED_DATA
+    assert server.state in (State.SERVER_WAIT_FINISHED, State.SERVER_WAIT_IDENTITY)
+    return stream
 
 
 def client_hello_seeds() -> Iterable[tuple[str, bytes]]:
-    offer = [s.codes for s in default_suites()]
-    hybrid = _hello("X25519MLKEM768", b"\x22" * 96, offer)
+    hybrid = _served(_real_hello(Policy(), b"\x22" * 96))
     # the server's first choice is hybrid: an X25519-only share earns a HelloRetryRequest
-    retry = _hello("X25519", b"\x22" * 32, offer) + hybrid
-    classical = [s.codes for s in Policy.for_mode("classical").suites]
-    pq = [s.codes for s in Policy.for_mode("pq").suites]
+    first = _real_hello(Policy(key_share_kems=("X25519",)), b"\x22" * 32)
+    retry = _served(first + _second_hello(first, "X25519MLKEM768", b"\x22" * 96))
+    classical = _served(_real_hello(Policy.for_mode("classical"), b"\x22" * 32))
+    pq = _served(_real_hello(Policy.for_mode("pq"), b"\x22" * 64))
+    psk = _real_hello(Policy.for_mode("classical"), b"\x22" * 32, psk=bytes(32))
     yield "hybrid", b"\x00" + hybrid
     yield "hybrid_in_7s_then_eof", b"\x87" + hybrid
     yield "retry", b"\x00" + retry
     yield "retry_bytewise", b"\x01" + retry
-    yield "classical", b"\x00" + _hello("X25519", b"\x22" * 32, classical)
-    yield "pq", b"\x00" + _hello("ML-KEM-768", b"\x22" * 64, pq)
-    yield "unknown_psk", b"\x00" + _hello("X25519", b"\x22" * 32, classical, b"psk-1")
+    yield "classical", b"\x00" + classical
+    yield "pq", b"\x00" + pq
+    yield "unknown_psk", b"\x00" + psk
     yield "alert", b"\x00" + plain_frame(CT_ALERT, b"\x05")
     yield "encrypted_before_keys", b"\x80\x17\x00\x00\x11" + bytes(17)
 
