@@ -12,7 +12,7 @@ DATA = Path(__file__).parent / "data"
 
 #: Position-dependent bytes that plaintexts are cut from, so that any reordering,
 #: duplication or change of released data shows as a mismatch against the original.
-PATTERN = hashlib.shake_256(b"pqe2ee fuzz pattern").digest(2 << 20)
+PATTERN = hashlib.shake_256(b"pqe2ee fuzz pattern").digest(5 << 20)
 
 
 class Input:

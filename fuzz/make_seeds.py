@@ -193,6 +193,22 @@ def age_seeds() -> Iterable[tuple[str, bytes]]:
     yield "ours_x25519_armored", armored.getvalue()
 
 
+def age_payload_seeds() -> Iterable[tuple[str, bytes]]:
+    # control (threads, file to file, chunk band), count, last chunk length u16, n changes,
+    # each: kind (0 flip, 1 cut, 2 append, 3 drop, 4 duplicate, 5 swap), i, j, arguments
+    yield "three_chunks", b"\x00\x03" + u16(100) + b"\x00"
+    yield (
+        "three_chunks_files_flip",
+        b"\x05\x03" + u16(100) + b"\x01\x00\x00\x00" + u16(1) + b"\x00\x10",
+    )
+    yield "full_last_chunk_cut", b"\x01\x02" + u16(0) + b"\x01\x01\x00\x00\x02\x00\x10"
+    yield "swap", b"\x02\x03" + u16(9) + b"\x01\x05\x00\x02"
+    yield "duplicate", b"\x06\x02" + u16(9) + b"\x01\x04\x01\x00"
+    yield "batch_edge_drop", b"\x81\x02" + u16(5) + b"\x01\x03\x0f\x00"
+    yield "positional", b"\xe4\x00" + u16(7) + b"\x00"
+    yield "positional_flip", b"\xe5\x01" + u16(7) + b"\x01\x00\x00\x00" + u16(0x1000) + b"\x00\x01"
+
+
 def stream_seeds() -> Iterable[tuple[str, bytes]]:
     # control, chunk size u16, length u16, n changes, (pos u16, xor u8)..., n splits, u16...
     yield "small_chunks", b"\x00" + u16(64) + u16(200) + b"\x00" + b"\x00"
@@ -222,6 +238,7 @@ def main() -> None:
     write("server_flight", server_flight_seeds())
     write("records", records_seeds())
     write("age_file", age_seeds())
+    write("age_payload", age_payload_seeds())
     write("stream_core", stream_seeds())
 
 

@@ -22,12 +22,13 @@ MAX_LEN = {
     "server_flight": 4096,
     "records": 1024,
     "age_file": 8192,
+    "age_payload": 64,
     "stream_core": 256,
 }
 HARNESSES = tuple(MAX_LEN)
 #: Harnesses whose inputs are short programs: grow them to -max_len at once, rather
 #: than the slow ramp libFuzzer uses by default (-len_control).
-NO_LEN_RAMP = {"records", "stream_core"}
+NO_LEN_RAMP = {"records", "age_payload", "stream_core"}
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "fuzz"
 SEEDS = ROOT / "fuzz" / "corpus"
