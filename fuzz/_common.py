@@ -7,6 +7,8 @@ from pathlib import Path
 
 #: The committed seed corpora, one folder per harness.
 CORPUS = Path(__file__).parent / "corpus"
+#: Scratch files of harnesses that go through the file system (gitignored).
+SCRATCH_ROOT = Path(__file__).resolve().parent.parent / "build" / "fuzz" / "scratch"
 #: Committed reference data that seeds and harnesses both need (see make_seeds.py).
 DATA = Path(__file__).parent / "data"
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import atexit
 import io
+import os
 import shutil
-import tempfile
-from pathlib import Path
 
-from fuzz._common import PATTERN, Input, is_prefix
+from fuzz._common import PATTERN, SCRATCH_ROOT, Input, is_prefix
 from pqe2ee import age
 from pqe2ee.age.format import Header
 from pqe2ee.age.payload import CHUNK_SIZE, payload_key
@@ -37,8 +36,10 @@ CT_CHUNK = CHUNK_SIZE + stream.TAG_SIZE
 IDENTITY = age.X25519Identity(bytes(range(1, 33)))
 #: A real header for FILE_KEY (its stanza is randomized, made once per process).
 HEADER = Header.build(IDENTITY.recipient().wrap(FILE_KEY), FILE_KEY).encode()
-#: Where the file-to-file runs write (emptied after each input, removed at exit).
-SCRATCH = Path(tempfile.mkdtemp(prefix="pqe2ee-fuzz-age-"))
+#: Where the file-to-file runs write: emptied after each input, removed at a normal
+#: exit (libFuzzer's exit skips that; ``make fuzz`` clears the folder first).
+SCRATCH = SCRATCH_ROOT / str(os.getpid())
+SCRATCH.mkdir(parents=True, exist_ok=True)
 atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
 

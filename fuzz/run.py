@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,7 @@ def _stat(log: str, key: str) -> int | None:
 
 def run_all(seconds: int) -> int:
     failed: list[str] = []
+    shutil.rmtree(OUT / "scratch", ignore_errors=True)  # left by earlier runs
     for name in HARNESSES:
         out = OUT / name
         (out / "corpus").mkdir(parents=True, exist_ok=True)
