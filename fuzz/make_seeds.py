@@ -70,32 +70,37 @@ def _second_hello(first: bytes, kem: str, seed: bytes) -> bytes:
     return plain_frame(CT_HANDSHAKE, again.encode())
 
 
-def _served(stream: bytes) -> bytes:
-    """``stream`` if the harness's server answers it with a ServerHello (a real hello)."""
-    server = Connection(client_hello.SERVER_CONFIG, "server")
-    server.receive_data(stream)
-    assert server.next_event() is NEED_DATA
-    assert server.state in (State.SERVER_WAIT_FINISHED, State.SERVER_WAIT_IDENTITY)
+def _served(stream: bytes, server: int = 0) -> bytes:
+    """``stream`` if that harness server answers it with a ServerHello (a real hello)."""
+    connection = Connection(client_hello.SERVERS[server], "server")
+    connection.receive_data(stream)
+    assert connection.next_event() is NEED_DATA
+    assert connection.state in (State.SERVER_WAIT_FINISHED, State.SERVER_WAIT_IDENTITY)
     return stream
 
 
 def client_hello_seeds() -> Iterable[tuple[str, bytes]]:
+    # first byte: which server (0 default, 1 require_pq + PSK + mutual, 2 hybrid identity);
+    # second: bit 7 end of stream, bits 0-6 piece size
     hybrid = _served(_real_hello(Policy(), b"\x22" * 96))
     # the server's first choice is hybrid: an X25519-only share earns a HelloRetryRequest
     first = _real_hello(Policy(key_share_kems=("X25519",)), b"\x22" * 32)
     retry = _served(first + _second_hello(first, "X25519MLKEM768", b"\x22" * 96))
     classical = _served(_real_hello(Policy.for_mode("classical"), b"\x22" * 32))
     pq = _served(_real_hello(Policy.for_mode("pq"), b"\x22" * 64))
-    psk = _real_hello(Policy.for_mode("classical"), b"\x22" * 32, psk=bytes(32))
-    yield "hybrid", b"\x00" + hybrid
-    yield "hybrid_in_7s_then_eof", b"\x87" + hybrid
-    yield "retry", b"\x00" + retry
-    yield "retry_bytewise", b"\x01" + retry
-    yield "classical", b"\x00" + classical
-    yield "pq", b"\x00" + pq
-    yield "unknown_psk", b"\x00" + psk
-    yield "alert", b"\x00" + plain_frame(CT_ALERT, b"\x05")
-    yield "encrypted_before_keys", b"\x80\x17\x00\x00\x11" + bytes(17)
+    psk = _served(_real_hello(Policy(), b"\x22" * 96, psk=client_hello.PSK), server=1)
+    yield "hybrid", b"\x00\x00" + hybrid
+    yield "hybrid_in_7s_then_eof", b"\x00\x87" + hybrid
+    yield "retry", b"\x00\x00" + retry
+    yield "retry_bytewise", b"\x00\x01" + retry
+    yield "classical", b"\x00\x00" + classical
+    yield "pq", b"\x00\x00" + pq
+    yield "unknown_psk", b"\x00\x00" + psk
+    yield "psk_require_pq_mutual", b"\x01\x00" + psk
+    yield "classical_to_require_pq", b"\x01\x00" + classical
+    yield "hybrid_identity_server", b"\x02\x00" + _served(hybrid, server=2)
+    yield "alert", b"\x00\x00" + plain_frame(CT_ALERT, b"\x05")
+    yield "encrypted_before_keys", b"\x00\x80\x17\x00\x00\x11" + bytes(17)
 
 
 def hybrid_flight() -> bytes:
