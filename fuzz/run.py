@@ -60,7 +60,7 @@ def run_all(seconds: int) -> int:
         cmd = [
             sys.executable, "-m", "fuzz.run", name,
             f"-max_total_time={seconds}", f"-max_len={MAX_LEN[name]}",
-            "-rss_limit_mb=2048", "-timeout=20",
+            "-rss_limit_mb=2048", "-timeout=60",
             "-print_final_stats=1", f"-artifact_prefix={out}/",
             *(["-len_control=0"] if name in NO_LEN_RAMP else []),
             str(out / "corpus"), str(SEEDS / name),
