@@ -142,8 +142,9 @@ def server_flight_seeds() -> Iterable[tuple[str, bytes]]:
 
 
 def records_seeds() -> Iterable[tuple[str, bytes]]:
-    # op byte: bits 0-2 what (0 send, 1 key update, 2 close, 3 insert, 4 flip, 5 deliver,
-    # 6 drop, 7 deliver in small pieces), bit 3 direction (0 client->server), bits 4-7 arg
+    # op byte: bits 0-2 what (0 send, 1 key update or with arg bit 3 a raw record, 2 close,
+    # 3 insert, 4 flip, 5 deliver, 6 drop, 7 deliver in small pieces), bit 3 direction
+    # (0 client->server), bits 4-7 arg
     send_c, send_s, deliver_c, deliver_s = b"\x00", b"\x08", b"\x05", b"\x0d"
     both_close = b"\x02\x0a"
     yield "chat", (
@@ -163,6 +164,18 @@ def records_seeds() -> Iterable[tuple[str, bytes]]:
         b"\x00" + b"\x43" + u16(0) + b"\x15\x00\x00\x01\x05" + send_c + u16(10) + b"\x02"
     )  # fmt: skip
     yield "garbage_after_close", b"\x01" + send_c + u16(20) + b"\x02" + b"\x73" + u16(62) + bytes(8)
+    # a keyed peer that breaks the protocol: op 0x81 (client) / 0x89 (server), then the
+    # inner type, the content length and the content
+    for name, raw in (
+        ("close_with_content", b"\x01\x01\x00"),
+        ("bad_key_update", b"\x18\x02\x01\x01"),
+        ("handshake_after_keys", b"\x16\x04\x14\x00\x00\x00"),
+        ("unknown_inner_type", b"\x42\x00"),
+        ("alert", b"\x15\x01\x05"),
+        ("empty_close", b"\x01\x00"),
+        ("empty_data", b"\x17\x00"),
+    ):
+        yield f"keyed_{name}", b"\x00" + send_c + u16(10) + b"\x81" + raw + both_close
     yield "split_deliveries", (
         b"\x00" + send_c + u16(3000) + deliver_c + u16(7) + deliver_c + u16(1500)
         + b"\x07" + b"\x02" + deliver_c + u16(0)

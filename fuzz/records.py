@@ -1,6 +1,7 @@
 """The record layer after the handshake: a fuzz-chosen sequence of sends, key updates,
 closes, deliveries at arbitrary split points, and tampering (garbage inserted, bytes
-flipped or dropped) on either direction of an established pair.
+flipped or dropped) on either direction of an established pair, and records that a
+peer with the keys may seal but must not (any inner type and content).
 
 Each input starts from a fresh pair, built by a deterministic handshake (about 1 ms;
 a snapshot copy is impossible, the transcript holds hash objects).  Input: one byte
@@ -12,7 +13,8 @@ Properties, per direction: only :class:`Pqe2eeError` subclasses escape; what the
 receiver released is always a prefix of what the sender sent, and never more than
 the sender had sent before the first changed byte on the wire; when the stream up to
 the end of the close record arrived unchanged the receiver got every byte and the
-close, otherwise it ends in an error (never a clean close); a failed receiver raises
+close, otherwise (changed, truncated, or a protocol-breaking record before the close)
+it ends in an error, never a clean close; a failed receiver raises
 the same error for anything fed to it later.
 """
 
@@ -34,6 +36,7 @@ from pqe2ee.handshake import (
     Policy,
     State,
 )
+from pqe2ee.handshake.record import INNER_CLOSE, INNER_DATA
 
 AEADS = ("chacha20-poly1305", "aes-256-gcm")
 SERVER_ID = Identity(AuthKind.ED25519, [bytes(range(32))])
@@ -104,6 +107,8 @@ class Direction:
     marks: list[tuple[int, int]] = field(default_factory=list)
     error: Pqe2eeError | None = None
     got_close: bool = False
+    #: the sender sealed a record that breaks the protocol (see misbehave)
+    broke: bool = False
 
     def can_send(self) -> bool:
         return self.close_end is None and self.sender.state in (State.CONNECTED, State.CLOSED)
@@ -112,6 +117,24 @@ class Direction:
         out = self.sender.data_to_send()
         self.produced += out
         self.wire += out
+
+    def misbehave(self, source: Input) -> None:
+        """Seal a record of any inner type and content under the sender's key, as a
+        peer that has the keys but breaks the protocol would: tampering on the wire
+        cannot reach the checks behind the record's authentication.  Empty data is
+        harmless and an empty close is a close; anything else must fail the receiver."""
+        inner, content = source.u8(), source.take(source.u8() % 8)
+        if inner == INNER_DATA:
+            content = b""
+        self.collect()
+        assert self.sender._write is not None  # a test harness may reach inside
+        out = self.sender._write.seal(inner, content)
+        self.produced += out
+        self.wire += out
+        if inner == INNER_CLOSE and not content:
+            self.close_end = len(self.produced)
+        elif inner != INNER_DATA:
+            self.broke = True
 
     def deliver(self, size: int, piece: int = 0) -> None:
         """Feed the next ``size`` bytes of the wire (in pieces of ``piece`` bytes)."""
@@ -152,12 +175,12 @@ class Direction:
         same = common_prefix(self.produced, self.delivered)
         bound = next((n for end, n in self.marks if end >= same), len(self.sent))
         assert len(self.received) <= bound, "released data from after a changed byte"
-        if self.close_end is not None and same >= self.close_end:
+        if self.close_end is not None and same >= self.close_end and not self.broke:
             assert self.got_close, f"an intact stream with its close failed: {self.error!r}"
             assert self.received == self.sent, "an intact stream lost data"
         else:
-            assert not self.got_close, "a changed or unclosed stream was closed cleanly"
-            assert self.error is not None, "a changed or truncated stream raised nothing"
+            assert not self.got_close, "a changed, broken or unclosed stream closed cleanly"
+            assert self.error is not None, "a changed, broken or truncated stream raised nothing"
 
 
 def test_one_input(data: bytes) -> None:
@@ -176,6 +199,8 @@ def test_one_input(data: bytes) -> None:
             way.sent += PATTERN[len(way.sent) : len(way.sent) + size]
             way.collect()
             way.marks.append((len(way.produced), len(way.sent)))
+        elif kind == 1 and way.can_send() and arg & 8:
+            way.misbehave(source)
         elif kind == 1 and way.can_send():
             way.sender.update_keys(request_peer=bool(arg & 1))
         elif kind == 2 and way.can_send():
