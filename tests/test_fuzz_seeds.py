@@ -1,6 +1,7 @@
-"""Every fuzz harness over its committed seeds, without atheris: a harness whose
-properties no longer hold on real traffic (or that no longer runs) fails here, in
-``make test``, before anyone fuzzes with it."""
+"""Every fuzz harness over its committed seeds and the reproducers of bugs it found
+(fuzz/crashes-found/), without atheris: a harness whose properties no longer hold on
+real traffic (or that no longer runs), or a fixed bug that is back, fails here, in
+``make test``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ import pytest
 from fuzz._common import CORPUS
 from fuzz.run import HARNESSES
 
-SEEDS = [(name, path) for name in HARNESSES for path in sorted((CORPUS / name).iterdir())]
+#: Reproducers of bugs found (and fixed) are replayed with the seeds.
+FOUND = CORPUS.parent / "crashes-found"
+SEEDS = [
+    (name, path)
+    for name in HARNESSES
+    for folder in (CORPUS / name, FOUND / name)
+    if folder.is_dir()
+    for path in sorted(folder.iterdir())
+]
 
 
 def test_every_harness_has_seeds() -> None:
