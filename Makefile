@@ -1,6 +1,7 @@
 # The two commands a new user needs: `make demo` and `make test`.  Both set up
 # everything first: system packages (scripts/system-deps.sh), a .venv with an
-# editable install of pqe2ee and its test/bench extras, and the C core.
+# editable install of pqe2ee and its test/bench/fuzz extras, and the C core.
+# `make fuzz` runs every fuzz harness (fuzz/) for FUZZ_SECONDS each.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,8 @@ STAMP  := $(VENV)/.installed
 CORE_SRC := $(wildcard csrc/*.c csrc/*.h csrc/internal/*.h) csrc/build_core.py pqe2ee/_version.py
 CORE_STAMP := $(VENV)/.core-built
 
-.PHONY: all setup build test pytest lint typecheck demo bench clean sanitize bench-stream bench-tunnel
+.PHONY: all setup build test pytest lint typecheck demo bench clean sanitize bench-stream bench-tunnel \
+	fuzz fuzz-seeds
 
 all: build
 
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml setup.py
 	bash scripts/system-deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel cffi
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,bench,fuzz]'
 	touch $@
 
 setup: $(STAMP)
@@ -32,8 +34,8 @@ $(CORE_STAMP): $(STAMP) $(CORE_SRC)
 build: $(CORE_STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pqe2ee tests bench csrc setup.py
-	$(BIN)/ruff format --check pqe2ee tests bench csrc setup.py
+	$(BIN)/ruff check pqe2ee tests bench csrc fuzz setup.py
+	$(BIN)/ruff format --check pqe2ee tests bench csrc fuzz setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -65,9 +67,22 @@ sanitize: $(ASAN_STAMP)
 	$(PY) -c "import shutil; shutil.copytree('pqe2ee', '$(ASAN_LIB)/pqe2ee', \
 		ignore=shutil.ignore_patterns('*.so', '__pycache__'))"
 	cp $(ASAN_EXT)/pqe2ee/_core*.so $(ASAN_LIB)/pqe2ee/
-	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/test_stream_*.py tests/handshake/test_records_core.py tests/handshake/test_pump.py
+	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/test_stream_*.py tests/handshake/test_records_core.py \
+		tests/handshake/test_records_inner_zero.py tests/handshake/test_pump.py
 
 test: build lint typecheck pytest sanitize
+
+# Every harness in fuzz/ under atheris for FUZZ_SECONDS each, from the committed seeds
+# (fuzz/corpus/, only read); new corpus entries, crash reproducers and logs go to
+# build/fuzz/<harness>/.  Fails on any crash or broken property; prints exec/s.
+FUZZ_SECONDS ?= 60
+
+fuzz: build
+	$(PY) -m fuzz.run --all $(FUZZ_SECONDS)
+
+# Rewrite the committed seeds (deterministic; see fuzz/make_seeds.py).
+fuzz-seeds: build
+	$(PY) -m fuzz.make_seeds
 
 demo: build
 	$(BIN)/pqe2ee demo

@@ -21,7 +21,9 @@ int pqe2ee_records_seal(int cipher, const unsigned char *key, size_t key_len,
  * into out.  Stops, with status OK, at: the end of the complete frames in in, a frame
  * that is not 0x17, too little room left in out, or just after a record whose inner type
  * is not application data (0x17): that record's content then sits at out + *produced,
- * *control_len bytes long, and *control_type is its inner type (else 0).
+ * *control_len bytes long, and *control_type is its inner type (else 0).  A record of
+ * inner type 0 stops it just before that record, which stays unconsumed (and its
+ * plaintext area wiped): 0 cannot be told from "no control record".
  * *consumed: input bytes used; *produced: application-data bytes written before any
  * control record; *n_records: records opened (sequence numbers used).
  * A frame length outside 17 .. max_frame gives ERR_LENGTH; a record failing
