@@ -496,6 +496,8 @@ class Connection:
                 raise _fail(Alert.DECODE_ERROR, "close record with content")
             self.state = State.CLOSED
             self._events.append(ConnectionClosed())
+        else:  # from the bulk path, behind the data it has handed out
+            raise _fail(Alert.BAD_RECORD_MAC, f"unknown inner record type 0x{inner:02x}")
 
     def _on_handshake_bytes(self, data: bytes, *, encrypted: bool) -> None:
         pos = 0

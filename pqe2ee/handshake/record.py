@@ -340,7 +340,8 @@ class RecordCipher:
     def open_many(self, reader: FrameReader) -> tuple[bytes, tuple[int, bytes] | None] | None:
         """Open every complete record buffered in ``reader`` in one C call.
 
-        :returns: ``(application data, control record or None)``, or None when nothing
+        :returns: ``(application data, control record or None)`` (the control record's
+            inner type may be unknown: the caller refuses it), or None when nothing
             could be opened this way (an incomplete frame, another content type, or a bad
             record, which the one-record path then reports precisely).
         """
@@ -357,6 +358,7 @@ class RecordCipher:
         with memoryview(out) as mv:
             data = bytes(mv[:produced])
             control = (ctype, bytes(mv[produced : produced + clen])) if ctype else None
-        if control is not None and control[0] not in INNER_TYPES:
-            raise FrameError(f"unknown inner record type 0x{control[0]:02x}")
+        # an unknown inner type comes back as the control record too: the caller hands
+        # the authenticated data before it out first, then fails on it, as it does for
+        # one record at a time
         return data, control
