@@ -1,9 +1,11 @@
 """CLI sub-commands for sessions: ``keygen``, ``fingerprint``, ``listen``, ``connect``.
 
-``listen`` and ``connect`` are netcat-like: one connection, the peer's authenticated
+``listen`` and ``connect`` are netcat-like: one session, the peer's authenticated
 data to stdout, stdin to the peer (end of stdin sends the authenticated close).  Any
 failure exits non-zero with one line on stderr; nothing the peer sent is printed unless
-it authenticated.
+it authenticated.  ``listen`` waits for the first connection that completes a
+handshake: one that fails it (a refused identity, a downgrade, garbage) gets a line on
+stderr and listening goes on, so no stranger can end the wait for the expected peer.
 
 Known peers, as ssh does it: ``connect`` files the server's identity under ``HOST:PORT``
 in ``--known-peers FILE``, or by default in the per-user store
@@ -25,8 +27,9 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
-from pqe2ee.exceptions import HandshakeEvicted
+from pqe2ee.exceptions import HandshakeEvicted, RemoteProtocolError
 from pqe2ee.handshake import (
     AuthKind,
     Config,
@@ -187,6 +190,14 @@ def _cmd_safety_number(args: argparse.Namespace, _console: object) -> int:
 def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
     config = _config(args, server=True)  # identity and known peers checked before binding
     dropped: list[BaseException] = []
+
+    def on_drop(address: Any, error: BaseException) -> None:
+        dropped.append(error)
+        if isinstance(error, RemoteProtocolError):
+            # said at once, and listening goes on: one peer that fails (or an attacker's
+            # garbage) must not end the wait for the one that is expected
+            print(f"pqe2ee: refused {_address_text(address)}: {error}", file=sys.stderr)
+
     backlog = min(args.max_pending_handshakes, 4096)
     with socket.create_server((args.host, args.port), backlog=backlog) as listener:
         print(f"pqe2ee: listening on {args.host}:{listener.getsockname()[1]}", file=sys.stderr)
@@ -195,7 +206,8 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
             config,
             handshake_timeout=args.handshake_timeout,
             max_pending_handshakes=args.max_pending_handshakes,
-            on_drop=lambda _address, error: dropped.append(error),
+            raise_failures=False,
+            on_drop=on_drop,
         )
     if dropped:
         evicted = sum(isinstance(e, HandshakeEvicted) for e in dropped)
@@ -209,6 +221,13 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
         print(_describe(session), file=sys.stderr)
         _pipe(session)
     return 0
+
+
+def _address_text(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        host = f"[{address[0]}]" if ":" in str(address[0]) else address[0]
+        return f"{host}:{address[1]}"
+    return str(address)
 
 
 def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
@@ -303,7 +322,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("theirs", help="the peer's public identity file")
     p.set_defaults(func=_cmd_safety_number)
 
-    p = sub.add_parser("listen", help="accept one session: peer -> stdout, stdin -> peer")
+    p = sub.add_parser(
+        "listen",
+        help="accept one session: peer -> stdout, stdin -> peer (failed handshakes are "
+        "reported and listening goes on)",
+    )
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument(
