@@ -172,7 +172,8 @@ class Connection:
         self.peer_identity: PublicIdentity | None = None
         self._retried = False
         self._hrr_suite: tuple[int, int, int] | None = None
-        self._key_updates_in_a_row = 0
+        self._key_updates_in_a_row = 0  # received, no data between
+        self._key_updates_sent_in_a_row = 0  # sent, no data between
         self._update_answered = False  # a requested key update was sent, no data since
         self._ephemeral: dict[int, KEMPrivateKey] = {}
         self._first_hello: m.ClientHello | None = None
@@ -237,12 +238,24 @@ class Connection:
             end = min(len(view), start + self._write.records_left() * MAX_PLAINTEXT)
             self._out.append(self._write.seal_many(INNER_DATA, view[start:end]))
             self._update_answered = False
+            self._key_updates_sent_in_a_row = 0
             start = end
 
     def update_keys(self, *, request_peer: bool = False) -> None:
-        """Send a key update and move this direction to the next key."""
+        """Send a key update and move this direction to the next key.
+
+        :raises LocalProtocolError: the connection is not established and open, or this
+            would be key update number 65 in a row with no application data sent between
+            (the peer refuses more as a flood: send data first).
+        """
         if not self._can_send():
             raise LocalProtocolError("key update needs a connected, open connection")
+        if self._key_updates_sent_in_a_row >= MAX_KEY_UPDATES_IN_A_ROW:
+            raise LocalProtocolError(
+                f"{MAX_KEY_UPDATES_IN_A_ROW} key updates in a row with no data between: "
+                "the peer would refuse another before some data"
+            )
+        self._key_updates_sent_in_a_row += 1
         assert self._write is not None
         self._out.append(self._write.seal(INNER_KEY_UPDATE, bytes([int(request_peer)])))
         self._write.update()
@@ -337,6 +350,7 @@ class Connection:
         self._read.advance(*received)
         if sent[0]:
             self._update_answered = False
+            self._key_updates_sent_in_a_row = 0
         if received[0]:
             self._key_updates_in_a_row = 0
 
@@ -488,7 +502,12 @@ class Connection:
             self._read.update()
             # one answer however many requests arrive while this side sends nothing
             # (RFC 8446 §4.6.3): a peer cannot make it queue a record per record it sends
-            if content[0] and not self._send_closed and not self._update_answered:
+            if (
+                content[0]
+                and not self._send_closed
+                and not self._update_answered
+                and self._key_updates_sent_in_a_row < MAX_KEY_UPDATES_IN_A_ROW
+            ):
                 self.update_keys()
                 self._update_answered = True
         elif inner == INNER_CLOSE:

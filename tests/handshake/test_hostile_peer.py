@@ -14,6 +14,7 @@ from pqe2ee.exceptions import (
     DowngradeError,
     IdentityRejected,
     InvalidInput,
+    LocalProtocolError,
     Pqe2eeError,
     RemoteProtocolError,
     UnauthenticatedAlert,
@@ -164,11 +165,18 @@ def test_a_key_update_just_past_the_limit_is_still_taken(monkeypatch: pytest.Mon
 
 
 # ------------------------------------------------------------------ key-update flood
+def _raw_key_update(conn: Connection) -> bytes:
+    """A key update that requests one back, past any limit the API keeps."""
+    assert conn._write is not None
+    record = _seal(conn, rec.INNER_KEY_UPDATE, b"\x01")
+    conn._write.update()
+    return record
+
+
 def test_a_key_update_flood_is_answered_once_and_then_cut_off() -> None:
     client, server = established()
     for n in range(1, MAX_KEY_UPDATES_IN_A_ROW + 1):
-        server.update_keys(request_peer=True)
-        client.receive_data(server.data_to_send())
+        client.receive_data(_raw_key_update(server))
         assert events(client) == []
         answer = client.data_to_send()
         # one answer to the first request; nothing more while the client sends no data
@@ -176,8 +184,7 @@ def test_a_key_update_flood_is_answered_once_and_then_cut_off() -> None:
         if answer:
             server.receive_data(answer)
             assert events(server) == []
-    server.update_keys(request_peer=True)
-    client.receive_data(server.data_to_send())
+    client.receive_data(_raw_key_update(server))
     with pytest.raises(RemoteProtocolError, match="key updates with no data"):
         client.next_event()
 
@@ -305,3 +312,20 @@ def test_data_before_a_record_of_unknown_inner_type_is_handed_out_first(inner: i
     assert data_of([client.next_event()]) == b"abc"  # as one record at a time would
     with pytest.raises(RemoteProtocolError, match=f"unknown inner record type 0x{inner:02x}"):
         client.next_event()
+
+
+def test_the_sender_honours_the_key_update_limit_the_receiver_enforces() -> None:
+    client, server = established()
+    for _ in range(MAX_KEY_UPDATES_IN_A_ROW):
+        server.update_keys()
+    with pytest.raises(LocalProtocolError, match="key updates in a row"):
+        server.update_keys()
+    client.receive_data(server.data_to_send())
+    assert events(client) == []  # all 64 taken
+    client.update_keys(request_peer=True)  # a request the server may not answer now
+    server.receive_data(client.data_to_send())
+    assert events(server) == [] and server.data_to_send() == b""
+    server.send_data(b"data resets it")
+    server.update_keys()
+    client.receive_data(server.data_to_send())
+    assert data_of(events(client)) == b"data resets it"
