@@ -32,6 +32,8 @@ _RECV = 1 << 16
 #: accept() errors that leave the listener usable: the connection waits in the backlog
 #: (or is gone), and the next round tries again
 _TRANSIENT = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED)
+#: seconds to wait after such an error (as the tunnel's accept loop does)
+_ACCEPT_RETRY = 0.1
 
 
 class _Pending:
@@ -176,6 +178,9 @@ def _accept_all(
             return
         except OSError as exc:  # out of file descriptors, and the like: not fatal
             if exc.errno in _TRANSIENT:
+                # the connection stays in the backlog and the listener stays readable:
+                # returning at once would spin on it until a descriptor frees up
+                time.sleep(_ACCEPT_RETRY)
                 return
             raise
         sock.setblocking(False)

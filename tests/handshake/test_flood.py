@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 import threading
 from collections.abc import Callable
@@ -221,3 +222,38 @@ def test_accept_session_raises_a_handshake_failure_by_default() -> None:
         with contextlib.suppress(ConnectionResetError):
             assert silent.recv(1) == b""
         silent.close()
+
+
+class _OutOfDescriptors(socket.socket):
+    """A listener whose accept() fails with EMFILE while ``exhausted`` is set."""
+
+    exhausted = threading.Event()
+    calls = 0
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        type(self).calls += 1
+        if self.exhausted.is_set():
+            raise OSError(errno.EMFILE, "Too many open files")
+        return super().accept()
+
+
+def test_accept_session_waits_instead_of_spinning_when_out_of_descriptors() -> None:
+    """EMFILE leaves the connection in the backlog and the listener readable: the loop
+    once returned to select() at once, spinning a core until a descriptor freed up."""
+    listener = _OutOfDescriptors(socket.AF_INET, socket.SOCK_STREAM)
+    with listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        _OutOfDescriptors.exhausted.set()
+        thread, result = _accept_in_thread(listener, handshake_timeout=60)
+        waiting = socket.create_connection(("127.0.0.1", port), timeout=10)
+        threading.Event().wait(1.0)  # a window to count accept() calls in
+        calls = _OutOfDescriptors.calls
+        _OutOfDescriptors.exhausted.clear()
+        assert 1 <= calls <= 50, calls  # a retry every 0.1 s, not tens of thousands
+        session = wrap_socket(waiting, Config())  # served once descriptors are back
+        thread.join(timeout=10)
+        assert "value" in result, result
+        result["value"][0].close()
+        session.close()
