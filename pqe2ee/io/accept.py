@@ -23,7 +23,8 @@ from typing import Any
 
 from pqe2ee.exceptions import HandshakeEvicted, RemoteProtocolError
 from pqe2ee.handshake import NEED_DATA, Config, Connection, HandshakeComplete
-from pqe2ee.io.pending import CLEARED, DEFAULT_MAX_PENDING, SOURCE_FULL, PendingPool
+from pqe2ee.io.addresses import source_of
+from pqe2ee.io.pending import CLEARED, DEFAULT_MAX_PENDING, PendingPool
 from pqe2ee.io.socket import SecureSocket, wrap_established
 
 __all__ = ["accept_session"]
@@ -112,11 +113,8 @@ def accept_session(
         if why == CLEARED:
             drop(p, None, reset=True)
             return
-        if why == SOURCE_FULL:
-            reason = f"{pool.per_source} pending handshakes from this address (limit)"
-        else:
-            reason = f"{pool.limit} pending handshakes (limit)"
-        drop(p, HandshakeEvicted(f"evicted: {reason}"), reset=True)
+        message = pool.eviction_message(why, source_of(p.address))
+        drop(p, HandshakeEvicted(message), reset=True)
 
     def report() -> None:
         while dropped:
@@ -194,8 +192,7 @@ def _accept_all(
         else:
             deadline = time.monotonic() + handshake_timeout
         p = _Pending(sock, address, conn, deadline)
-        source = str(address[0]) if isinstance(address, tuple) and address else "?"
-        pool.admit(p, source, lambda why, p=p: evict(p, why))  # type: ignore[misc]
+        pool.admit(p, source_of(address), lambda why, p=p: evict(p, why))  # type: ignore[misc]
         selector.register(sock, selectors.EVENT_READ, p)
 
 

@@ -25,7 +25,8 @@ from pqe2ee.handshake import (
     PublicIdentity,
     Suite,
 )
-from pqe2ee.io.pending import DEFAULT_MAX_PENDING, SOURCE_FULL, PendingPool
+from pqe2ee.io.addresses import source_of
+from pqe2ee.io.pending import DEFAULT_MAX_PENDING, PendingPool
 
 __all__ = [
     "SecureReader",
@@ -287,7 +288,7 @@ async def start_server(
         task = asyncio.current_task()
         assert task is not None
         peer = writer.get_extra_info("peername")
-        source = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        source = source_of(peer)
         evicted: list[str] = []
 
         def evict(why: str) -> None:
@@ -305,7 +306,7 @@ async def start_server(
                 raise
             task.uncancel()
             if on_handshake_error is not None:
-                on_handshake_error(HandshakeEvicted(_eviction(pool, evicted[0], source)))
+                on_handshake_error(HandshakeEvicted(pool.eviction_message(evicted[0], source)))
             return
         except (RemoteProtocolError, TimeoutError, OSError) as exc:
             if on_handshake_error is not None:
@@ -316,9 +317,3 @@ async def start_server(
         await client_connected_cb(*pair)
 
     return await asyncio.start_server(on_connect, host, port, **kwargs)
-
-
-def _eviction(pool: PendingPool[Any], why: str, source: str) -> str:
-    if why == SOURCE_FULL:
-        return f"evicted: {pool.per_source} pending handshakes from {source} (limit)"
-    return f"evicted: {pool.limit} pending handshakes (limit)"

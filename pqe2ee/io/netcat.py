@@ -47,6 +47,7 @@ from pqe2ee.handshake import (
 from pqe2ee.handshake.known_peers import default_known_peers_path
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 from pqe2ee.io.accept import accept_session
+from pqe2ee.io.addresses import address_text
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.socket import SecureSocket, wrap_socket
 
@@ -196,7 +197,7 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
         if isinstance(error, RemoteProtocolError):
             # said at once, and listening goes on: one peer that fails (or an attacker's
             # garbage) must not end the wait for the one that is expected
-            print(f"pqe2ee: refused {_address_text(address)}: {error}", file=sys.stderr)
+            print(f"pqe2ee: refused {address_text(address)}: {error}", file=sys.stderr)
 
     backlog = min(args.max_pending_handshakes, 4096)
     with socket.create_server((args.host, args.port), backlog=backlog) as listener:
@@ -221,13 +222,6 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
         print(_describe(session), file=sys.stderr)
         _pipe(session)
     return 0
-
-
-def _address_text(address: Any) -> str:
-    if isinstance(address, tuple) and len(address) >= 2:
-        host = f"[{address[0]}]" if ":" in str(address[0]) else address[0]
-        return f"{host}:{address[1]}"
-    return str(address)
 
 
 def _cmd_connect(args: argparse.Namespace, _console: object) -> int:

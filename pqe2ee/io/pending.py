@@ -113,6 +113,13 @@ class PendingPool(Generic[K]):
             del self._by_source[source]
         return True
 
+    def eviction_message(self, why: str, source: str) -> str:
+        """What an eviction for ``why`` (:data:`POOL_FULL` or :data:`SOURCE_FULL`) of a
+        connection from ``source`` is reported as, in log lines and errors alike."""
+        if why == SOURCE_FULL:
+            return f"evicted: {self.per_source} pending handshakes from {source} (limit)"
+        return f"evicted: {self.limit} pending handshakes (limit)"
+
     def oldest_first(self) -> list[K]:
         """The pending connections, oldest (the next to be evicted) first."""
         return list(self._pending)

@@ -13,7 +13,8 @@ from typing import Any
 from pqe2ee.exceptions import BackendUnavailable, RemoteProtocolError
 from pqe2ee.handshake import Connection, PublicIdentity, Suite
 from pqe2ee.io import aio, splice
-from pqe2ee.io.pending import SOURCE_FULL, PendingPool
+from pqe2ee.io.addresses import address_text, source_of
+from pqe2ee.io.pending import PendingPool
 from pqe2ee.io.tunnel import native, sockets
 from pqe2ee.io.tunnel.config import Endpoint, Limits
 from pqe2ee.io.tunnel.limits import HandshakeSlots
@@ -41,21 +42,6 @@ def data_path_setting() -> str:
     if value == "c" and not splice.available("chacha20-poly1305"):
         raise BackendUnavailable(f"{DATA_PATH_ENV}=c, but the C core is not built (make build)")
     return value
-
-
-def _source(peer: Any) -> str:
-    """The host part of an accepted connection's address: what the per-source limit
-    counts."""
-    if isinstance(peer, tuple) and peer:
-        return str(peer[0])
-    return "?"
-
-
-def _address(peer: Any) -> str:
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = str(peer[0])
-        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
-    return "?"
 
 
 class Listener:
@@ -139,7 +125,7 @@ class Listener:
         task = asyncio.current_task()
         assert task is not None
         self.accepted += 1
-        record = ConnectionRecord(self.role, self.accepted, _address(peer))
+        record = ConnectionRecord(self.role, self.accepted, address_text(peer))
         link = Link(record, self.limits.idle_timeout)
         link.set_cut(lambda: _cancel_unless_current(task))
         owned = [sock]
@@ -153,7 +139,7 @@ class Listener:
             else:
                 self._links.add(link)
                 if self.evicting:
-                    self._admit(link, sock, _source(peer))
+                    self._admit(link, sock, source_of(peer))
                 await self.handle(link, sock, owned)
         except Exception as exc:  # one connection's bug must not take the listener down
             link.end(f"internal error: {describe(exc)}")
@@ -227,10 +213,7 @@ class Listener:
             # a reset, not a FIN: nothing of the evicted connection lingers in the kernel
             # (FIN-WAIT towards a peer that never closes), and the peer sees an abort
             sockets.abort_on_close(sock)
-            if why == SOURCE_FULL:
-                link.end(f"evicted: {pool.per_source} pending handshakes from {source} (limit)")
-            else:
-                link.end(f"evicted: {pool.limit} pending handshakes (limit)")
+            link.end(pool.eviction_message(why, source))
 
         pool.admit(link, source, evict)
 
