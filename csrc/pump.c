@@ -11,8 +11,8 @@
  * frame that can never be accepted would let anyone on the path stall the pump).  A
  * whole record that is not application data, or any whole record past the receive
  * limit, stops the pump before it is consumed, so the caller's protocol code processes
- * it with the sequence number it was sealed under.  Keys live only in the OpenSSL contexts (wiped on free);
- * plaintext buffers are wiped as they empty and again on free. */
+ * it with the sequence number it was sealed under.  Keys live only in the OpenSSL
+ * contexts (wiped on free); plaintext buffers are wiped as they empty and again on free. */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
