@@ -44,12 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pqe2ee._version import __version__  # noqa: E402
-from pqe2ee.handshake import (  # noqa: E402
-    Identity,
-    load_public_identity,
-    save_identity,
-    save_public_identity,
-)
+from pqe2ee.handshake import Identity  # noqa: E402
+from pqe2ee.trust import load_public_identity, save_identity, save_public_identity  # noqa: E402
 from tests.tunnel.services import free_port, postgres_server, redis_server  # noqa: E402
 
 PATHS = ("direct", "relay", "tunnel")

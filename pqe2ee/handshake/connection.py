@@ -697,7 +697,7 @@ class Connection:
                 Alert.IDENTITY_REFUSED, f"peer signature: {exc}", IdentityRejected
             ) from None
         try:
-            self.config.check_peer(identity)
+            self.config.accept_peer(identity)
         except IdentityRejected as exc:
             raise _fail(Alert.IDENTITY_REFUSED, str(exc), type(exc)) from None
         except TrustStoreError as exc:  # fail closed: a peer we could not check or record

@@ -34,22 +34,25 @@ from pqe2ee.handshake import (
     AuthKind,
     Config,
     Identity,
-    KnownPeers,
+    PeerCheck,
     Policy,
     PublicIdentity,
-    load_identity,
-    load_public_identity,
     parse_fingerprint,
     safety_number,
-    save_identity,
-    save_public_identity,
 )
-from pqe2ee.handshake.known_peers import default_known_peers_path
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 from pqe2ee.io.accept import accept_session
 from pqe2ee.io.addresses import address_text
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.socket import SecureSocket, wrap_socket
+from pqe2ee.trust import (
+    KnownPeers,
+    default_known_peers_path,
+    load_identity,
+    load_public_identity,
+    save_identity,
+    save_public_identity,
+)
 
 __all__ = ["register"]
 
@@ -111,6 +114,13 @@ def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = N
     identity = _load(args)
     pins = frozenset(parse_fingerprint(p) for p in args.peer)
     known = _known_peers(args, server=server)
+    check: PeerCheck | None = None
+    if known is not None:
+        # a client files the server under HOST:PORT; a server keys clients by fingerprint
+        if server:
+            check = known.client_check(accept_new=args.accept_new_clients)
+        elif peer_name is not None:
+            check = known.server_check(peer_name)
     policy = Policy.from_options(args.mode, args.kem, args.require_pq)
     if server and args.allow_classical_client:
         policy = dataclasses.replace(policy, allow_classical_client_identity=True)
@@ -118,10 +128,7 @@ def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = N
         identity=identity,
         policy=policy,
         peer_fingerprints=pins,
-        known_peers=known,
-        # a client files the server under HOST:PORT; a server keys clients by fingerprint
-        peer_name=peer_name if known and not server else None,
-        accept_new_peers=server and known is not None and args.accept_new_clients,
+        check_peer=check,
         require_client_identity=server
         and (bool(args.peer) or args.require_client_identity or known is not None),
     )

@@ -8,15 +8,11 @@ from pathlib import Path
 import pytest
 
 from pqe2ee.exceptions import InvalidInput, InvalidSignature, InvalidTag, KnownPeerMismatch
-from pqe2ee.handshake import (
-    AuthKind,
-    Config,
+from pqe2ee.handshake import AuthKind, Config, PublicIdentity, parse_fingerprint, safety_number
+from pqe2ee.trust import (
     KnownPeers,
-    PublicIdentity,
     load_identity,
     load_public_identity,
-    parse_fingerprint,
-    safety_number,
     save_identity,
     save_public_identity,
 )
@@ -151,7 +147,7 @@ def test_known_peers_trust_on_first_use_then_mismatch(tmp_path: Path) -> None:
 
 def test_known_peers_in_a_handshake(tmp_path: Path) -> None:
     peers = KnownPeers(tmp_path / "known")
-    client_config = Config(known_peers=peers, peer_name="example:443")
+    client_config = Config(check_peer=peers.server_check("example:443"))
     out = run(*pair(client_config, Config(identity=identity("ed25519", 0))))
     assert out.client_done
     # the same name now presents a different server identity: refused, loudly

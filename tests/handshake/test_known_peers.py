@@ -20,8 +20,9 @@ from pqe2ee.exceptions import (
     RemoteProtocolError,
     TrustStoreError,
 )
-from pqe2ee.handshake import Config, Connection, KnownPeers, PublicIdentity, State
+from pqe2ee.handshake import Config, Connection, PublicIdentity, State
 from pqe2ee.handshake.connection import Alert
+from pqe2ee.trust import KnownPeers
 
 from .util import identity, pair, run
 
@@ -78,7 +79,7 @@ def test_names_with_whitespace_hash_or_control_characters_are_refused(
     with pytest.raises(ValueError, match="known-peers name"):
         KnownPeers(path).check(name, identity("ed25519", 0).public())
     with pytest.raises(ValueError, match="known-peers name"):
-        Config(peer_name=name)
+        KnownPeers(path).server_check(name)
     assert not path.exists()
 
 
@@ -96,7 +97,7 @@ def test_a_malformed_line_names_the_file_and_line(tmp_path: Path) -> None:
 
 
 def test_default_store_location() -> None:
-    from pqe2ee.handshake import default_known_peers_path
+    from pqe2ee.trust import default_known_peers_path
 
     assert default_known_peers_path({"XDG_CONFIG_HOME": "/x/cfg", "HOME": "/h"}) == Path(
         "/x/cfg/pqe2ee/known_peers"
@@ -159,7 +160,8 @@ def test_concurrent_first_uses_of_one_name_record_exactly_one_key(tmp_path: Path
 
 _WRITER = """
 import sys
-from pqe2ee.handshake import AuthKind, Identity, KnownPeers
+from pqe2ee.handshake import AuthKind, Identity
+from pqe2ee.trust import KnownPeers
 peers = KnownPeers(sys.argv[1])
 for i in range(int(sys.argv[3])):
     peers.check(f"{sys.argv[2]}-{i}", Identity.generate(AuthKind.ED25519).public())
@@ -213,7 +215,7 @@ def test_a_failed_record_in_a_handshake_kills_the_connection(
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(os, "fsync", failing_disk)
-    client, server = pair(Config(known_peers=KnownPeers(tmp_path / "known"), peer_name="h:1"))
+    client, server = pair(Config(check_peer=KnownPeers(tmp_path / "known").server_check("h:1")))
     out = run(client, server)  # a raw OSError would escape run() here
     assert type(out.client_error) is TrustStoreError
     assert "Input/output error" in str(out.client_error)
@@ -232,7 +234,7 @@ def test_a_failed_record_in_a_handshake_kills_the_connection(
 def test_an_unusable_store_path_fails_the_handshake_cleanly(tmp_path: Path) -> None:
     (tmp_path / "not-a-folder").write_text("")
     store = KnownPeers(tmp_path / "not-a-folder" / "known")
-    client, server = pair(Config(known_peers=store, peer_name="h:1"))
+    client, server = pair(Config(check_peer=store.server_check("h:1")))
     out = run(client, server)
     assert type(out.client_error) is TrustStoreError
     assert "not-a-folder" in str(out.client_error)
@@ -242,7 +244,7 @@ def test_an_unusable_store_path_fails_the_handshake_cleanly(tmp_path: Path) -> N
 def test_a_store_made_malformed_meanwhile_fails_the_handshake(tmp_path: Path) -> None:
     path = tmp_path / "known"
     path.write_text("this is not a line\n")
-    out = run(*pair(Config(known_peers=KnownPeers(path), peer_name="h:1")))
+    out = run(*pair(Config(check_peer=KnownPeers(path).server_check("h:1"))))
     assert type(out.client_error) is TrustStoreError
     assert "known:1" in str(out.client_error)
 
@@ -270,12 +272,11 @@ def test_a_client_on_any_line_is_known_whatever_its_name(tmp_path: Path) -> None
     assert KnownPeers(path).check_client(identity("ed25519", 0).public()) == "known"
 
 
-def _server(path: Path, **kw: object) -> Config:
+def _server(path: Path, *, accept_new: bool = False) -> Config:
     return Config(
         identity=identity("ed25519", 0),
-        known_peers=KnownPeers(path),
+        check_peer=KnownPeers(path).client_check(accept_new=accept_new),
         require_client_identity=True,
-        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -298,16 +299,13 @@ def test_a_server_records_its_first_client_and_refuses_others(tmp_path: Path) ->
     assert isinstance(other.client_error, IdentityRejected)
     assert not other.server_done
 
-    allowed = run(
-        *pair(Config(identity=identity("ed25519", 2)), _server(path, accept_new_peers=True))
-    )
+    allowed = run(*pair(Config(identity=identity("ed25519", 2)), _server(path, accept_new=True)))
     assert allowed.server_done
     assert len(KnownPeers(path).entries()) == 2
 
 
-def test_a_server_with_known_peers_must_ask_for_the_client_identity(tmp_path: Path) -> None:
-    config = Config(identity=identity("ed25519", 0), known_peers=KnownPeers(tmp_path / "k"))
+def test_a_server_with_a_peer_check_must_ask_for_the_client_identity(tmp_path: Path) -> None:
+    check = KnownPeers(tmp_path / "k").client_check()
+    config = Config(identity=identity("ed25519", 0), check_peer=check)
     with pytest.raises(ValueError, match="require_client_identity"):
         Connection(config, "server")
-    with pytest.raises(ValueError, match="peer_name"):
-        Connection(Config(known_peers=KnownPeers(tmp_path / "k")), "client")

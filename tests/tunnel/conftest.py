@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pqe2ee.handshake import save_identity
+from pqe2ee.trust import save_identity
 from tests.tunnel.util import identity
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pqe2ee.handshake import Config, Identity, Policy, load_identity, parse_fingerprint
-from pqe2ee.handshake.known_peers import KnownPeers
+from pqe2ee.handshake import Config, Identity, Policy, parse_fingerprint
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
+from pqe2ee.trust import KnownPeers, load_identity
 
 __all__ = [
     "ClientSettings",

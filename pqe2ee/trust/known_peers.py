@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pqe2ee.exceptions import IdentityRejected, InvalidInput, KnownPeerMismatch, TrustStoreError
+from pqe2ee.handshake.config import PeerCheck
 from pqe2ee.handshake.identity import PublicIdentity, parse_fingerprint
 from pqe2ee.handshake.suites import AuthKind
 
@@ -144,12 +145,31 @@ class KnownPeers:
         """Every name in the file and its fingerprint (see :meth:`load`)."""
         return {name: peer.fingerprint for name, peer in self.load().items()}
 
-    def lookup(self, name: str) -> bytes | None:
-        """The fingerprint recorded for ``name``, if any (see :meth:`load`)."""
-        peer = self.load().get(name)
-        return peer.fingerprint if peer else None
-
     # ------------------------------------------------------------------ checking
+    def server_check(self, name: str, *, trust_on_first_use: bool = True) -> PeerCheck:
+        """The check a client hands its handshake (``Config(check_peer=...)``): its server's
+        identity must be the one filed under ``name`` (e.g. ``"host:port"``), or is recorded
+        there the first time (:meth:`check`).
+
+        :raises ValueError: ``name`` cannot be a known-peers name (:func:`check_peer_name`).
+        """
+        check_peer_name(name)
+
+        def check(identity: PublicIdentity) -> None:
+            self.check(name, identity, trust_on_first_use=trust_on_first_use)
+
+        return check
+
+    def client_check(self, *, accept_new: bool = False) -> PeerCheck:
+        """The check a server hands its handshake (``Config(check_peer=...)``, with
+        ``require_client_identity``): a client's identity must be in the file, by
+        fingerprint, or is recorded as described in :meth:`check_client`."""
+
+        def check(identity: PublicIdentity) -> None:
+            self.check_client(identity, accept_new=accept_new)
+
+        return check
+
     def _load_for_check(self) -> dict[str, KnownPeer]:
         try:
             return self.load()
