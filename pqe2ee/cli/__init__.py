@@ -3,7 +3,7 @@
 - ``pqe2ee kem list``: every KEM, its sizes, the backend serving it, usable or why not.
 - ``pqe2ee info``: versions of the package, its backends and the C core.
 - ``pqe2ee demo``: what ``make demo`` runs.
-- ``pqe2ee age …``: age-compatible files (:mod:`pqe2ee.age.cli`).
+- ``pqe2ee age …``: age-compatible files (:mod:`pqe2ee.cli.age`).
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ if TYPE_CHECKING:
 # tunnel, benchmark and rich code: a quarter of its start-up time); ``--help`` and
 # unknown commands import them all.
 _COMMAND_MODULES = {
-    "keygen": "pqe2ee.io.netcat",
-    "fingerprint": "pqe2ee.io.netcat",
-    "safety-number": "pqe2ee.io.netcat",
-    "listen": "pqe2ee.io.netcat",
-    "connect": "pqe2ee.io.netcat",
-    "tunnel": "pqe2ee.io.tunnel.cli",
-    "bench": "pqe2ee.bench.cli",
-    "migrate": "pqe2ee.bench.cli",
-    "age": "pqe2ee.age.cli",
+    "keygen": "pqe2ee.cli.session",
+    "fingerprint": "pqe2ee.cli.session",
+    "safety-number": "pqe2ee.cli.session",
+    "listen": "pqe2ee.cli.session",
+    "connect": "pqe2ee.cli.session",
+    "tunnel": "pqe2ee.cli.tunnel",
+    "bench": "pqe2ee.cli.bench",
+    "migrate": "pqe2ee.cli.bench",
+    "age": "pqe2ee.cli.age",
 }
 
 
