@@ -1,149 +1,111 @@
 """The ``pqe2ee`` command: one entry point, one sub-command per job.
 
-- ``pqe2ee kem list``: every KEM, its sizes, the backend serving it, usable or why not.
-- ``pqe2ee info``: versions of the package, its backends and the C core.
-- ``pqe2ee demo``: what ``make demo`` runs.
+- ``pqe2ee kem list``, ``info``, ``demo``: the KEMs, the versions, a hybrid round trip
+  (:mod:`pqe2ee.cli.kem`).
+- ``pqe2ee keygen``, ``fingerprint``, ``safety-number``: long-term identities
+  (:mod:`pqe2ee.cli.keys`).
+- ``pqe2ee listen``, ``connect``: one session, stdin to the peer and the peer to stdout
+  (:mod:`pqe2ee.cli.session`).
+- ``pqe2ee tunnel server|client``: the TCP tunnel (:mod:`pqe2ee.cli.tunnel`).
+- ``pqe2ee bench``, ``migrate``: the comparison and what it means (:mod:`pqe2ee.cli.bench`).
 - ``pqe2ee age …``: age-compatible files (:mod:`pqe2ee.cli.age`).
+
+This package is the only one that imports argparse or rich (``tests/test_layout.py``);
+the library returns data or takes callbacks, and the commands here print.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import sys
-from collections.abc import Sequence
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pqe2ee._version import __version__
 from pqe2ee.exceptions import Pqe2eeError
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
-# The modules that register the other commands, by command name.  Only the module of the
-# command being run is imported (``pqe2ee age encrypt`` starts without the session,
-# tunnel, benchmark and rich code: a quarter of its start-up time); ``--help`` and
-# unknown commands import them all.
-_COMMAND_MODULES = {
-    "keygen": "pqe2ee.cli.session",
-    "fingerprint": "pqe2ee.cli.session",
-    "safety-number": "pqe2ee.cli.session",
-    "listen": "pqe2ee.cli.session",
-    "connect": "pqe2ee.cli.session",
-    "tunnel": "pqe2ee.cli.tunnel",
-    "bench": "pqe2ee.cli.bench",
-    "migrate": "pqe2ee.cli.bench",
-    "age": "pqe2ee.cli.age",
+__all__ = ["build_parser", "main"]
+
+
+class _Commands(Protocol):
+    """A module of this package that adds its sub-commands to the top-level parser."""
+
+    def register(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        """Add this module's sub-commands to ``sub``."""
+
+
+# One loader per group of commands, each importing its modules by name (no module-name
+# strings), so only the code of the command being run is imported: ``pqe2ee age encrypt``
+# starts without the session, tunnel, benchmark and rich code (a quarter of its start-up).
+def _kem() -> tuple[_Commands, ...]:
+    from pqe2ee.cli import kem
+
+    return (kem,)
+
+
+def _keys_and_sessions() -> tuple[_Commands, ...]:
+    # one group, as when they were one module: an error's usage line lists all five
+    from pqe2ee.cli import keys, session
+
+    return keys, session
+
+
+def _tunnel() -> tuple[_Commands, ...]:
+    from pqe2ee.cli import tunnel
+
+    return (tunnel,)
+
+
+def _bench() -> tuple[_Commands, ...]:
+    from pqe2ee.cli import bench
+
+    return (bench,)
+
+
+def _age() -> tuple[_Commands, ...]:
+    from pqe2ee.cli import age
+
+    return (age,)
+
+
+# Command word -> the loader of its group, in the order ``--help`` lists them, after
+# ``kem``, ``info`` and ``demo``.  Those three are always registered, first, as in the
+# top-level parser they come from (their module costs nothing to import); they are not
+# in this table, so running one registers every command, as before the split, and an
+# error's usage line lists the same commands as before.
+_COMMANDS: dict[str, Callable[[], tuple[_Commands, ...]]] = {
+    "keygen": _keys_and_sessions,
+    "fingerprint": _keys_and_sessions,
+    "safety-number": _keys_and_sessions,
+    "listen": _keys_and_sessions,
+    "connect": _keys_and_sessions,
+    "tunnel": _tunnel,
+    "bench": _bench,
+    "migrate": _bench,
+    "age": _age,
 }
 
 
-def _kem_table(backend: str | None) -> tuple[Table, list[str]]:
-    """The KEM table, and one footnote per KEM that cannot run here."""
-    from rich.table import Table
-
-    from pqe2ee.hazmat.kem import available_kems
-
-    table = Table(title="Key-encapsulation mechanisms", title_justify="left")
-    for col in ("name", "mode", "pk", "sk", "ct", "ss", "TLS group", "backend", "usable"):
-        numeric = col in ("pk", "sk", "ct", "ss")
-        table.add_column(col, justify="right" if numeric else "left", no_wrap=True)
-    notes: list[str] = []
-    for row in available_kems(backend=backend):
-        group = f"0x{row.tls_group:04X}" if row.tls_group is not None else "-"
-        if row.available:
-            usable = "[green]yes[/]"
-        else:
-            notes.append(f"[{len(notes) + 1}] {row.name}: {row.reason}")
-            usable = f"[red]no[/] [{len(notes)}]"
-        table.add_row(
-            row.name,
-            row.mode,
-            str(row.public_key_size or "?"),
-            str(row.private_key_size or "?"),
-            str(row.ciphertext_size or "?"),
-            str(row.shared_secret_size or "?"),
-            group,
-            row.backend or "-",
-            usable,
-        )
-    return table, notes
-
-
-def _print_kem_table(console: Console, backend: str | None) -> None:
-    table, notes = _kem_table(backend)
-    console.print(table)
-    for note in notes:
-        console.print(note, markup=False, highlight=False)
-
-
-def _cmd_kem_list(args: argparse.Namespace, console: Console) -> int:
-    from pqe2ee.hazmat.kem import available_kems
-
-    if args.json:
-        rows = [asdict(r) for r in available_kems(backend=args.backend)]
-        console.print_json(json.dumps(rows))
-    else:
-        _print_kem_table(console, args.backend)
-    return 0
-
-
-def _cmd_info(args: argparse.Namespace, console: Console) -> int:
-    from pqe2ee import _binding
-    from pqe2ee.backends import backend_status
-
-    console.print(f"pqe2ee {__version__}")
-    for name, status in backend_status().items():
-        console.print(f"  backend {name}: {status}")
-    if _binding.CORE_AVAILABLE:
-        console.print(f"  C core: built, libcrypto {_binding.libcrypto_version()}")
-    else:
-        console.print(f"  C core: [red]unavailable[/]: {_binding.CORE_ERROR}")
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
-    from pqe2ee.hazmat.kem import get_kem
-
-    _cmd_info(args, console)
-    _print_kem_table(console, None)
-    kem = get_kem("X25519MLKEM768")
-    alice = kem.generate()
-    ss_bob, ct = alice.public_key().encapsulate()
-    ss_alice = alice.decapsulate(ct)
-    console.print(
-        f"\nHybrid round trip with {kem.name}: public key {kem.public_key_size} B, "
-        f"ciphertext {len(ct)} B.\nBoth sides hold the same {len(ss_bob)}-byte secret: "
-        f"{'[green]yes[/]' if ss_alice == ss_bob else '[red]NO[/]'}"
-    )
-    return 0 if ss_alice == ss_bob else 1
-
-
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with ``command``, only that command's module is loaded."""
+    """The argument parser.
+
+    :param command: the command word about to run: only its group's modules are imported
+        (with the small one of ``kem``, ``info`` and ``demo``).  ``None`` or any other
+        word (``--help``, a typo, ``kem``) imports every module, so help and errors list
+        every command.
+    :returns: the top-level parser, each sub-command's handler set as ``func``.
+    """
     parser = argparse.ArgumentParser(prog="pqe2ee", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"pqe2ee {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    kem = sub.add_parser("kem", help="key-encapsulation mechanisms")
-    kem_sub = kem.add_subparsers(dest="kem_command", required=True)
-    kem_list = kem_sub.add_parser("list", help="every KEM, its sizes and backend")
-    kem_list.add_argument("--backend", help="only this backend (cryptography, oqs)")
-    kem_list.add_argument("--json", action="store_true", help="machine-readable output")
-    kem_list.set_defaults(func=_cmd_kem_list)
-
-    info = sub.add_parser("info", help="versions of pqe2ee, its backends and C core")
-    info.set_defaults(func=_cmd_info)
-
-    demo = sub.add_parser("demo", help="the KEM table and one hybrid round trip")
-    demo.set_defaults(func=_cmd_demo)
-
-    wanted = _COMMAND_MODULES.get(command or "")
-    for module in dict.fromkeys(_COMMAND_MODULES.values()):
-        if wanted is None or module == wanted:
-            importlib.import_module(module).register(sub)
+    wanted = _COMMANDS.get(command or "")
+    for load in (_kem, *dict.fromkeys(_COMMANDS.values())):
+        if wanted is None or load in (wanted, _kem):
+            for module in load():
+                module.register(sub)
     return parser
 
 

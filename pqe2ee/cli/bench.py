@@ -241,7 +241,7 @@ def _path_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``bench`` and ``migrate`` to the top-level parser."""
     p = sub.add_parser("bench", help="measure classical vs hybrid vs pq side by side")
     p.add_argument("--quick", action="store_true", help="finish in well under a minute")

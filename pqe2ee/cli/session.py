@@ -1,4 +1,4 @@
-"""CLI sub-commands for sessions: ``keygen``, ``fingerprint``, ``listen``, ``connect``.
+"""``pqe2ee listen`` and ``pqe2ee connect``: one session between stdin/stdout and a peer.
 
 ``listen`` and ``connect`` are netcat-like: one session, the peer's authenticated
 data to stdout, stdin to the peer (end of stdin sends the authenticated close).  Any
@@ -29,20 +29,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pqe2ee.cli.keys import read_passphrase
 from pqe2ee.exceptions import HandshakeEvicted, RemoteProtocolError
 from pqe2ee.handshake import (
-    AuthKind,
     Config,
     Identity,
     KnownPeers,
     Policy,
     PublicIdentity,
     load_identity,
-    load_public_identity,
     parse_fingerprint,
-    safety_number,
-    save_identity,
-    save_public_identity,
 )
 from pqe2ee.handshake.known_peers import default_known_peers_path
 from pqe2ee.handshake.suites import KEM_IDS, MODES
@@ -54,30 +50,12 @@ from pqe2ee.io.socket import SecureSocket, wrap_socket
 __all__ = ["register"]
 
 
-def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str | None:
-    if getattr(args, "passphrase_file", None):
-        try:
-            return Path(args.passphrase_file).read_text().rstrip("\n")
-        except OSError as exc:  # a bad argument: exit 2 naming the file
-            raise ValueError(
-                f"cannot read passphrase file {args.passphrase_file}: {exc.strerror or exc}"
-            ) from None
-    if os.environ.get("PQE2EE_PASSPHRASE"):
-        return os.environ["PQE2EE_PASSPHRASE"]
-    if getattr(args, "ask_passphrase", False):
-        first = getpass.getpass("passphrase: ")
-        if confirm and getpass.getpass("again: ") != first:
-            raise ValueError("the passphrases differ")
-        return first
-    return None
-
-
 def _load(args: argparse.Namespace) -> Identity | None:
     if not args.identity:
         return None
     path = Path(args.identity)
     try:
-        return load_identity(path, passphrase=_passphrase(args))
+        return load_identity(path, passphrase=read_passphrase(args))
     except OSError as exc:  # a bad argument: exit 2 naming the file
         raise ValueError(f"cannot read identity file {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -158,34 +136,6 @@ def _describe(session: SecureSocket) -> str:
     peer = session.peer_identity
     who = f"{peer.kind.value} {peer.fingerprint().hex()}" if peer else "anonymous client"
     return f"pqe2ee: connected, suite {session.suite}, peer {who}"
-
-
-def _cmd_keygen(args: argparse.Namespace, _console: object) -> int:
-    identity = Identity.generate(AuthKind(args.auth))
-    passphrase = _passphrase(args, confirm=True)
-    save_identity(identity, args.output, passphrase=passphrase, overwrite=args.force)
-    save_public_identity(identity.public(), f"{args.output}.pub", overwrite=args.force)
-    print(f"{identity.kind.value} {identity.public().fingerprint_hex()}")
-    print(f"wrote {args.output} (private, 0600) and {args.output}.pub", file=sys.stderr)
-    return 0
-
-
-def _cmd_fingerprint(args: argparse.Namespace, _console: object) -> int:
-    try:
-        public = load_public_identity(args.file)
-    except ValueError as exc:
-        if "passphrase" not in str(exc):
-            raise
-        public = load_identity(args.file, passphrase=_passphrase(args)).public()
-    print(f"{public.kind.value} {public.fingerprint_hex()}")
-    return 0
-
-
-def _cmd_safety_number(args: argparse.Namespace, _console: object) -> int:
-    mine = load_public_identity(args.mine)
-    theirs = load_public_identity(args.theirs)
-    print(safety_number(mine, theirs))
-    return 0
 
 
 def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
@@ -294,28 +244,8 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
         )
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the session sub-commands to the top-level parser."""
-    p = sub.add_parser("keygen", help="make a long-term identity")
-    p.add_argument("--auth", choices=[k.value for k in AuthKind], default="ed25519")
-    p.add_argument("-o", "--output", required=True, help="private key file (FILE.pub too)")
-    p.add_argument("--force", action="store_true", help="overwrite existing files")
-    p.add_argument("--ask-passphrase", action="store_true", help="protect it with a passphrase")
-    p.add_argument("--passphrase-file", help="protect it with the passphrase in this file")
-    p.set_defaults(func=_cmd_keygen)
-
-    p = sub.add_parser("fingerprint", help="show an identity's fingerprint")
-    p.add_argument("file")
-    p.add_argument("--passphrase-file")
-    p.set_defaults(func=_cmd_fingerprint)
-
-    p = sub.add_parser(
-        "safety-number", help="60 digits to compare with a peer over another channel"
-    )
-    p.add_argument("mine", help="your identity (public or unprotected private file)")
-    p.add_argument("theirs", help="the peer's public identity file")
-    p.set_defaults(func=_cmd_safety_number)
-
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``listen`` and ``connect`` to the top-level parser."""
     p = sub.add_parser(
         "listen",
         help="accept one session: peer -> stdout, stdin -> peer (failed handshakes are "
