@@ -206,7 +206,7 @@ def test_pipes_through_the_installed_command(tmp_path: Path) -> None:
 
 
 def test_progress_reader_counts_every_byte() -> None:
-    from pqe2ee.age.cli import _Progress
+    from pqe2ee.cli.age import _Progress
 
     seen: list[int] = []
     reader = io.BufferedReader(_Progress(io.BytesIO(b"x" * 1000), seen.append), 64)
@@ -222,7 +222,7 @@ def test_progress_bar_on_a_terminal(
     enc = tmp_path / "enc"
     assert cli("encrypt", "-r", str(ident.recipient()), "-o", enc, data) == 0
     assert capsys.readouterr().err == ""
-    monkeypatch.setattr("pqe2ee.age.cli.PROGRESS_MIN", 1)
+    monkeypatch.setattr("pqe2ee.cli.age.PROGRESS_MIN", 1)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert cli("encrypt", "-r", str(ident.recipient()), "-o", enc, data) == 0
     assert "encrypting" in capsys.readouterr().err

@@ -10,7 +10,8 @@ scrypt passphrases, and the post-quantum hybrid ``mlkem768x25519`` (``age1pq1…
 True
 
 Files: ``format`` (header, stanzas), ``armor``, ``payload``, ``x25519``, ``scrypt``,
-``mlkem768x25519``, ``keys`` (string forms), ``api`` (encrypt/decrypt), ``cli``.
+``mlkem768x25519``, ``keys`` (string forms), ``api`` (encrypt/decrypt); the command
+line is :mod:`pqe2ee.cli.age`.
 """
 
 from pqe2ee.age.api import AgeReader, check_recipients, decrypt, encrypt, unwrap_file_key

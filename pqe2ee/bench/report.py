@@ -1,4 +1,4 @@
-"""Self-contained HTML reports with plots (matplotlib, embedded PNG) and terminal tables."""
+"""Plots (matplotlib, embedded PNG) and the HTML pieces the pages of :mod:`.pages` use."""
 
 from __future__ import annotations
 

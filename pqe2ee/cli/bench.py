@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import html
 from dataclasses import fields
 from pathlib import Path
 
@@ -11,18 +10,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pqe2ee.bench import netmodel
-from pqe2ee.bench.migrate import (
-    MODES,
-    ModeCost,
-    Profile,
-    evaluate,
-    load_profile,
-    mosca,
-    recommend,
-)
+from pqe2ee.bench.migrate import MODES, ModeCost, Profile, evaluate, load_profile, recommend
 from pqe2ee.bench.netmodel import PathProfile
-from pqe2ee.bench.report import header_row, html_page, plots, results_table_html
+from pqe2ee.bench.pages import COST_COLUMNS, bench_page, cost_cells, migration_page
 from pqe2ee.bench.results import NOISY, Report
 
 __all__ = ["register"]
@@ -105,18 +95,6 @@ def stream_table(report: Report) -> Table:
     return table
 
 
-def _bench_html(report: Report) -> str:
-    sections = [
-        (caption, f"<img alt='{html.escape(caption)}' src='{uri}'>")
-        for caption, uri in plots(report)
-    ]
-    sections.append(
-        ("Network model assumptions", f"<pre>{html.escape(netmodel.__doc__ or '')}</pre>")
-    )
-    sections.append(("Every result", results_table_html(report.results)))
-    return html_page("pqe2ee: classical vs hybrid vs post-quantum", sections, report.machine)
-
-
 def _write(path: str, text: str, console: Console) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -135,7 +113,7 @@ def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         _write(args.json, report.to_json(), console)
     if args.html:
-        _write(args.html, _bench_html(report), console)
+        _write(args.html, bench_page(report), console)
     return 0
 
 
@@ -146,43 +124,13 @@ def _profile(args: argparse.Namespace) -> Profile:
     return Profile(**{k: v for k, v in overrides.items() if v is not None})
 
 
-COST_COLUMNS = (
-    "mode",
-    "server CPU ms/hs",
-    "cores at peak",
-    "extra cores",
-    "wire B/hs",
-    "GB/day",
-    "extra GB/day",
-    "packets/flight",
-    "latency p50/p95 ms",
-    "extra p50/p95 ms",
-)
-
-
-def _cost_cells(c: ModeCost) -> list[str]:
-    """One mode's row, in COST_COLUMNS order, for the terminal and the HTML alike."""
-    return [
-        c.mode,
-        f"{c.server_cpu_ms:.2f}",
-        f"{c.cores_at_peak:.2f}",
-        f"{c.extra_cores:+.2f}",
-        f"{c.wire_bytes}",
-        f"{c.gb_per_day:.2f}",
-        f"{c.extra_gb_per_day:+.2f}",
-        "/".join(map(str, c.packets)),
-        f"{c.latency_p50_ms:.0f}/{c.latency_p95_ms:.0f}",
-        f"{c.extra_latency_p50_ms:+.0f}/{c.extra_latency_p95_ms:+.0f}",
-    ]
-
-
 def _cost_table(costs: list[ModeCost], profile: Profile) -> Table:
     title = f"Cost at {profile.handshakes_per_s:g} handshakes/s peak"
     table = Table(title=title, title_justify="left")
     for col in COST_COLUMNS:
         table.add_column(col, justify="right")
     for c in costs:
-        table.add_row(*_cost_cells(c))
+        table.add_row(*cost_cells(c))
     return table
 
 
@@ -198,31 +146,7 @@ def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
     for line in reasons:
         console.print(f"- {line}")
     if args.html:
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in _cost_cells(c)) + "</tr>"
-            for c in costs
-        )
-        head = header_row(*COST_COLUMNS)
-        table = f"<table>{head}{rows}</table>"
-        verdict = mosca(profile)
-        profile_rows = "".join(
-            f"<tr><th>{f.name}</th><td>{getattr(profile, f.name)}</td></tr>"
-            for f in fields(Profile)
-        )
-        sections = [
-            ("Profile", f"<table>{profile_rows}</table>"),
-            ("Mosca's inequality", f"<p class='note'>{html.escape(verdict.text)}</p>"),
-            ("Costs by mode", table),
-            (
-                "Recommendation",
-                "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in reasons) + "</ul>",
-            ),
-            *[(c, f"<img alt='{html.escape(c)}' src='{u}'>") for c, u in plots(report)],
-            ("Network model assumptions", f"<pre>{html.escape(netmodel.__doc__ or '')}</pre>"),
-        ]
-        _write(
-            args.html, html_page("pqe2ee migration evaluation", sections, report.machine), console
-        )
+        _write(args.html, migration_page(profile, costs, reasons, report), console)
     return 0
 
 
@@ -241,7 +165,7 @@ def _path_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``bench`` and ``migrate`` to the top-level parser."""
     p = sub.add_parser("bench", help="measure classical vs hybrid vs pq side by side")
     p.add_argument("--quick", action="store_true", help="finish in well under a minute")

@@ -190,7 +190,7 @@ def _run(func: Any) -> Any:
     return wrapped
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``age`` command group to the top-level sub-parsers ``sub``."""
     top = sub.add_parser("age", help="age-compatible file encryption (age v1, age1pq)")
     age_sub = top.add_subparsers(dest="age_command", required=True)

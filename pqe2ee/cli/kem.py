@@ -1,43 +1,24 @@
-"""The ``pqe2ee`` command: one entry point, one sub-command per job.
+"""``pqe2ee kem list``, ``pqe2ee info`` and ``pqe2ee demo``: what this installation can do.
 
-- ``pqe2ee kem list``: every KEM, its sizes, the backend serving it, usable or why not.
-- ``pqe2ee info``: versions of the package, its backends and the C core.
-- ``pqe2ee demo``: what ``make demo`` runs.
-- ``pqe2ee age …``: age-compatible files (:mod:`pqe2ee.age.cli`).
+- ``kem list [--backend NAME] [--json]``: every KEM, its sizes, the backend serving it,
+  usable or why not.
+- ``info``: versions of the package, its backends and the C core.
+- ``demo``: ``info``, the KEM table and one hybrid round trip (what ``make demo`` runs).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
-import sys
-from collections.abc import Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from pqe2ee._version import __version__
-from pqe2ee.exceptions import Pqe2eeError
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-# The modules that register the other commands, by command name.  Only the module of the
-# command being run is imported (``pqe2ee age encrypt`` starts without the session,
-# tunnel, benchmark and rich code: a quarter of its start-up time); ``--help`` and
-# unknown commands import them all.
-_COMMAND_MODULES = {
-    "keygen": "pqe2ee.io.netcat",
-    "fingerprint": "pqe2ee.io.netcat",
-    "safety-number": "pqe2ee.io.netcat",
-    "listen": "pqe2ee.io.netcat",
-    "connect": "pqe2ee.io.netcat",
-    "tunnel": "pqe2ee.io.tunnel.cli",
-    "bench": "pqe2ee.bench.cli",
-    "migrate": "pqe2ee.bench.cli",
-    "age": "pqe2ee.age.cli",
-}
+__all__ = ["register"]
 
 
 def _kem_table(backend: str | None) -> tuple[Table, list[str]]:
@@ -80,6 +61,8 @@ def _print_kem_table(console: Console, backend: str | None) -> None:
 
 
 def _cmd_kem_list(args: argparse.Namespace, console: Console) -> int:
+    import json  # here: this module loads for every command, json only for this one
+
     from pqe2ee.hazmat.kem import available_kems
 
     if args.json:
@@ -121,12 +104,8 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     return 0 if ss_alice == ss_bob else 1
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with ``command``, only that command's module is loaded."""
-    parser = argparse.ArgumentParser(prog="pqe2ee", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"pqe2ee {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``kem list``, ``info`` and ``demo`` to the top-level sub-parsers ``sub``."""
     kem = sub.add_parser("kem", help="key-encapsulation mechanisms")
     kem_sub = kem.add_subparsers(dest="kem_command", required=True)
     kem_list = kem_sub.add_parser("list", help="every KEM, its sizes and backend")
@@ -139,55 +118,3 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the KEM table and one hybrid round trip")
     demo.set_defaults(func=_cmd_demo)
-
-    wanted = _COMMAND_MODULES.get(command or "")
-    for module in dict.fromkeys(_COMMAND_MODULES.values()):
-        if wanted is None or module == wanted:
-            importlib.import_module(module).register(sub)
-    return parser
-
-
-class _LazyConsole:
-    """A rich Console made on first use (importing rich costs 30 ms of start-up)."""
-
-    def __init__(self) -> None:
-        self._console: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._console is None:
-            from rich.console import Console
-
-            console = Console()
-            if not console.is_terminal:  # piped or captured: don't squeeze tables
-                console = Console(width=120)
-            self._console = console
-        return getattr(self._console, name)
-
-
-def _command(argv: Sequence[str]) -> str | None:
-    """The command word of ``argv`` (its first word that is not an option)."""
-    return next((a for a in argv if not a.startswith("-")), None)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status.
-
-    Failures print one line on stderr: exit 2 for bad arguments or input, 1 for a failed
-    session, file or network operation.
-    """
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_command(argv)).parse_args(argv)
-    console = cast("Console", _LazyConsole())
-    try:
-        status: int = args.func(args, console)
-    except (Pqe2eeError, ValueError, OSError) as exc:
-        reason = str(exc) or type(exc).__name__
-        print(f"pqe2ee: error: {reason}", file=sys.stderr)  # one line, never wrapped
-        return 2 if isinstance(exc, ValueError) and not isinstance(exc, Pqe2eeError) else 1
-    except KeyboardInterrupt:
-        return 130
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -121,7 +121,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="log only failed connections")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``pqe2ee tunnel server|client`` to the top-level parser."""
     tunnel = sub.add_parser("tunnel", help="wrap a TCP service in hybrid post-quantum sessions")
     roles = tunnel.add_subparsers(dest="tunnel_role", required=True)

@@ -1,4 +1,4 @@
-"""CLI sub-commands for sessions: ``keygen``, ``fingerprint``, ``listen``, ``connect``.
+"""``pqe2ee listen`` and ``pqe2ee connect``: one session between stdin/stdout and a peer.
 
 ``listen`` and ``connect`` are netcat-like: one session, the peer's authenticated
 data to stdout, stdin to the peer (end of stdin sends the authenticated close).  Any
@@ -9,7 +9,7 @@ stderr and listening goes on, so no stranger can end the wait for the expected p
 
 Known peers, as ssh does it: ``connect`` files the server's identity under ``HOST:PORT``
 in ``--known-peers FILE``, or by default in the per-user store
-(:func:`~pqe2ee.handshake.default_known_peers_path`), says so on stderr the first time,
+(:func:`~pqe2ee.trust.default_known_peers_path`), says so on stderr the first time,
 and refuses a changed key; ``--peer FPR`` pins instead, ``--no-known-peers`` checks
 nothing.  ``listen --known-peers FILE`` requires a client identity and keys clients by
 fingerprint: the first one into an empty file is recorded, any other is refused unless
@@ -29,50 +29,24 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pqe2ee.cli.keys import read_passphrase
 from pqe2ee.exceptions import HandshakeEvicted, RemoteProtocolError
 from pqe2ee.handshake import (
-    AuthKind,
     Config,
     Identity,
     PeerCheck,
     Policy,
     PublicIdentity,
     parse_fingerprint,
-    safety_number,
 )
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 from pqe2ee.io.accept import accept_session
 from pqe2ee.io.addresses import address_text
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.socket import SecureSocket, wrap_socket
-from pqe2ee.trust import (
-    KnownPeers,
-    default_known_peers_path,
-    load_identity,
-    load_public_identity,
-    save_identity,
-    save_public_identity,
-)
+from pqe2ee.trust import KnownPeers, default_known_peers_path, load_identity
 
 __all__ = ["register"]
-
-
-def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str | None:
-    if getattr(args, "passphrase_file", None):
-        try:
-            return Path(args.passphrase_file).read_text().rstrip("\n")
-        except OSError as exc:  # a bad argument: exit 2 naming the file
-            raise ValueError(
-                f"cannot read passphrase file {args.passphrase_file}: {exc.strerror or exc}"
-            ) from None
-    if os.environ.get("PQE2EE_PASSPHRASE"):
-        return os.environ["PQE2EE_PASSPHRASE"]
-    if getattr(args, "ask_passphrase", False):
-        first = getpass.getpass("passphrase: ")
-        if confirm and getpass.getpass("again: ") != first:
-            raise ValueError("the passphrases differ")
-        return first
-    return None
 
 
 def _load(args: argparse.Namespace) -> Identity | None:
@@ -80,7 +54,7 @@ def _load(args: argparse.Namespace) -> Identity | None:
         return None
     path = Path(args.identity)
     try:
-        return load_identity(path, passphrase=_passphrase(args))
+        return load_identity(path, passphrase=read_passphrase(args))
     except OSError as exc:  # a bad argument: exit 2 naming the file
         raise ValueError(f"cannot read identity file {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -165,34 +139,6 @@ def _describe(session: SecureSocket) -> str:
     peer = session.peer_identity
     who = f"{peer.kind.value} {peer.fingerprint().hex()}" if peer else "anonymous client"
     return f"pqe2ee: connected, suite {session.suite}, peer {who}"
-
-
-def _cmd_keygen(args: argparse.Namespace, _console: object) -> int:
-    identity = Identity.generate(AuthKind(args.auth))
-    passphrase = _passphrase(args, confirm=True)
-    save_identity(identity, args.output, passphrase=passphrase, overwrite=args.force)
-    save_public_identity(identity.public(), f"{args.output}.pub", overwrite=args.force)
-    print(f"{identity.kind.value} {identity.public().fingerprint_hex()}")
-    print(f"wrote {args.output} (private, 0600) and {args.output}.pub", file=sys.stderr)
-    return 0
-
-
-def _cmd_fingerprint(args: argparse.Namespace, _console: object) -> int:
-    try:
-        public = load_public_identity(args.file)
-    except ValueError as exc:
-        if "passphrase" not in str(exc):
-            raise
-        public = load_identity(args.file, passphrase=_passphrase(args)).public()
-    print(f"{public.kind.value} {public.fingerprint_hex()}")
-    return 0
-
-
-def _cmd_safety_number(args: argparse.Namespace, _console: object) -> int:
-    mine = load_public_identity(args.mine)
-    theirs = load_public_identity(args.theirs)
-    print(safety_number(mine, theirs))
-    return 0
 
 
 def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
@@ -301,28 +247,8 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
         )
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the session sub-commands to the top-level parser."""
-    p = sub.add_parser("keygen", help="make a long-term identity")
-    p.add_argument("--auth", choices=[k.value for k in AuthKind], default="ed25519")
-    p.add_argument("-o", "--output", required=True, help="private key file (FILE.pub too)")
-    p.add_argument("--force", action="store_true", help="overwrite existing files")
-    p.add_argument("--ask-passphrase", action="store_true", help="protect it with a passphrase")
-    p.add_argument("--passphrase-file", help="protect it with the passphrase in this file")
-    p.set_defaults(func=_cmd_keygen)
-
-    p = sub.add_parser("fingerprint", help="show an identity's fingerprint")
-    p.add_argument("file")
-    p.add_argument("--passphrase-file")
-    p.set_defaults(func=_cmd_fingerprint)
-
-    p = sub.add_parser(
-        "safety-number", help="60 digits to compare with a peer over another channel"
-    )
-    p.add_argument("mine", help="your identity (public or unprotected private file)")
-    p.add_argument("theirs", help="the peer's public identity file")
-    p.set_defaults(func=_cmd_safety_number)
-
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``listen`` and ``connect`` to the top-level parser."""
     p = sub.add_parser(
         "listen",
         help="accept one session: peer -> stdout, stdin -> peer (failed handshakes are "
