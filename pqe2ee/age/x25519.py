@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from pqe2ee.age import bech32
 from pqe2ee.age.format import Stanza, b64decode, b64encode
 from pqe2ee.age.recipient import Identity, Recipient, aead_unwrap, aead_wrap, unwrap_matching
 from pqe2ee.exceptions import AgeHeaderError, InvalidInput
+from pqe2ee.hazmat.kdf import hkdf
 from pqe2ee.hazmat.kem import KEMPrivateKey, KEMPublicKey, get_kem
 
 __all__ = ["X25519Identity", "X25519Recipient"]
@@ -30,7 +28,7 @@ IDENTITY_HRP = "age-secret-key-"
 
 
 def _wrap_key(shared: bytes, share: bytes, recipient: bytes) -> bytes:
-    return HKDF(hashes.SHA256(), 32, salt=share + recipient, info=_LABEL).derive(shared)
+    return hkdf(shared, salt=share + recipient, info=_LABEL, length=32)
 
 
 class X25519Recipient(Recipient):
