@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pqe2ee import InvalidInput, Pqe2eeError
-from pqe2ee.hazmat.kem import REGISTRY, available_kems, get_kem, kem_entry, kem_names
+from pqe2ee.hazmat.kem import REGISTRY, available_kems, get_kem, kem_names
 
 USABLE = [row.name for row in available_kems() if row.available]
 SIZES = {
@@ -183,4 +183,3 @@ def test_registry_entries_build_what_they_describe() -> None:
         assert kem.name == entry.name
         assert isinstance(kem, entry.kind)
         assert kem.mode == entry.mode
-        assert kem_entry(entry.name.lower()) is entry

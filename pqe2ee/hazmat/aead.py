@@ -43,7 +43,6 @@ class AEAD:
     :param aead_id: the HPKE AEAD id (RFC 9180 §7.3).
     :param key_size: key length in bytes (RFC 9180's ``Nk``).
     :param nonce_size: nonce length in bytes (``Nn``).
-    :param tag_size: authentication tag length in bytes (``Nt``).
     :param factory: ``cryptography``'s class for this AEAD, or None for export-only.
     """
 
@@ -51,7 +50,6 @@ class AEAD:
     aead_id: int
     key_size: int
     nonce_size: int
-    tag_size: int
     factory: Callable[[bytes], Cipher] | None
 
     @property
@@ -105,10 +103,10 @@ class AEAD:
 
 
 _REGISTRY = (
-    AEAD("aes-128-gcm", 0x0001, 16, 12, 16, AESGCM),
-    AEAD("aes-256-gcm", 0x0002, 32, 12, 16, AESGCM),
-    AEAD("chacha20-poly1305", 0x0003, 32, 12, 16, ChaCha20Poly1305),
-    AEAD("export-only", 0xFFFF, 0, 0, 0, None),
+    AEAD("aes-128-gcm", 0x0001, 16, 12, AESGCM),
+    AEAD("aes-256-gcm", 0x0002, 32, 12, AESGCM),
+    AEAD("chacha20-poly1305", 0x0003, 32, 12, ChaCha20Poly1305),
+    AEAD("export-only", 0xFFFF, 0, 0, None),
 )
 _BY_ID = {a.aead_id: a for a in _REGISTRY}
 _BY_NAME = {a.name: a for a in _REGISTRY}

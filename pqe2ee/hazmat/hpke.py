@@ -166,14 +166,6 @@ class HPKEKEM(abc.ABC):
     def Nenc(self) -> int:
         return self.kem.ciphertext_size
 
-    @property
-    def Npk(self) -> int:
-        return self.kem.public_key_size
-
-    @property
-    def Nsk(self) -> int:
-        return self.kem.private_key_size
-
     @abc.abstractmethod
     def derive_key_pair(self, ikm: bytes) -> KEMPrivateKey:
         """``DeriveKeyPair(ikm)``: deterministic, for known-answer tests and derived keys."""

@@ -63,7 +63,6 @@ __all__ = [
     "KEMPublicKey",
     "available_kems",
     "get_kem",
-    "kem_entry",
     "kem_names",
 ]
 
@@ -133,14 +132,6 @@ _ALIASES = {
 def kem_names() -> list[str]:
     """Every KEM name pqe2ee knows, available here or not, in registry order."""
     return list(_ENTRIES)
-
-
-def kem_entry(name: str) -> KEMEntry:
-    """The registry entry of the KEM called ``name`` (case-insensitive, or an alias).
-
-    :raises ValueError: no KEM has that name.
-    """
-    return _ENTRIES[_canonical(name)]
 
 
 def _canonical(name: str) -> str:
