@@ -13,9 +13,9 @@ import socket
 from pqe2ee.handshake import Connection
 from pqe2ee.io.tunnel import sockets
 from pqe2ee.io.tunnel.config import ClientSettings
+from pqe2ee.io.tunnel.connlog import LOGGER
+from pqe2ee.io.tunnel.link import Link
 from pqe2ee.io.tunnel.listener import Listener
-from pqe2ee.io.tunnel.pump import Link
-from pqe2ee.io.tunnel.record import LOGGER
 
 __all__ = ["TunnelClient"]
 

@@ -17,9 +17,9 @@ from pqe2ee.io.addresses import address_text, source_of
 from pqe2ee.io.pending import PendingPool
 from pqe2ee.io.tunnel import native, sockets
 from pqe2ee.io.tunnel.config import Endpoint, Limits
+from pqe2ee.io.tunnel.connlog import LOGGER, ConnectionRecord, describe
 from pqe2ee.io.tunnel.limits import HandshakeSlots
-from pqe2ee.io.tunnel.pump import Link
-from pqe2ee.io.tunnel.record import LOGGER, ConnectionRecord, describe
+from pqe2ee.io.tunnel.link import Link
 
 __all__ = ["DATA_PATH_ENV", "Listener", "data_path_setting"]
 

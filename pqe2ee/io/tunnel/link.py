@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from pqe2ee.io.tunnel.record import ConnectionRecord, describe
+from pqe2ee.io.tunnel.connlog import ConnectionRecord, describe
 
 __all__ = ["Link"]
 
