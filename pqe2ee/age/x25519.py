@@ -49,6 +49,7 @@ class X25519Recipient(Recipient):
         return bech32.encode(RECIPIENT_HRP, self._key.public_bytes_raw())
 
     def wrap(self, file_key: bytes) -> list[Stanza]:
+        """One ``X25519`` stanza: a fresh ephemeral share and the wrapped file key."""
         shared, share = self._key.encapsulate()
         key = _wrap_key(shared, share, self._key.public_bytes_raw())
         return [Stanza(self.stanza_type, [b64encode(share)], aead_wrap(key, file_key))]
@@ -93,4 +94,8 @@ class X25519Identity(Identity):
         return aead_unwrap(_wrap_key(shared, share, pub), s.body)
 
     def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
+        """The file key from the first ``X25519`` stanza that opens, else None.
+
+        :raises AgeHeaderError: such a stanza is malformed or its share is a low-order point.
+        """
         return unwrap_matching(stanzas, "X25519", 1, self._one)

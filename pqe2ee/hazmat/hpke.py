@@ -160,10 +160,12 @@ class HPKEKEM(abc.ABC):
 
     @property
     def suite_id(self) -> bytes:
+        """``"KEM" || I2OSP(kem_id, 2)``, the KEM's own suite id (RFC 9180 §4.1)."""
         return b"KEM" + _i2osp(self.kem_id, 2)
 
     @property
     def Nenc(self) -> int:
+        """Size of an encapsulated key ``enc`` in bytes (RFC 9180 §7.1's ``Nenc``)."""
         return self.kem.ciphertext_size
 
     @abc.abstractmethod
@@ -204,21 +206,30 @@ class DHKEMX25519(HPKEKEM):
         return self._kdf.labeled_expand(self.suite_id, prk, b"shared_secret", kem_context, 32)
 
     def derive_key_pair(self, ikm: bytes) -> KEMPrivateKey:
+        """``DeriveKeyPair`` of DHKEM (RFC 9180 §7.1.3): LabeledExtract then LabeledExpand
+        to a 32-byte X25519 scalar."""
         prk = self._kdf.labeled_extract(self.suite_id, b"", b"dkp_prk", ikm)
         sk = self._kdf.labeled_expand(self.suite_id, prk, b"sk", b"", 32)
         return self.kem.from_seed_bytes(sk)
 
     def encap(self, pk: KEMPublicKey) -> tuple[bytes, bytes]:
+        """``Encap(pkR)`` of DHKEM (RFC 9180 §4.1): ``(shared_secret, enc)``, the DH output
+        bound to ``enc || pkR`` by ExtractAndExpand."""
         dh, enc = pk.encapsulate()
         return self._extract_and_expand(dh, enc + pk.public_bytes_raw()), enc
 
     def encap_derand_for_testing_only(self, pk: KEMPublicKey, ikm_e: bytes) -> tuple[bytes, bytes]:
+        """``Encap`` with the ephemeral key ``DeriveKeyPair(ikmE)`` (test vectors only)."""
         sk_e = self.derive_key_pair(ikm_e).private_bytes_raw()
         pk_r = pk.public_bytes_raw()
         dh, enc = self.kem.encapsulate_derand_for_testing_only(pk_r, sk_e)
         return self._extract_and_expand(dh, enc + pk_r), enc
 
     def decap(self, enc: bytes, sk: KEMPrivateKey) -> bytes:
+        """``Decap(enc, skR)`` of DHKEM (RFC 9180 §4.1).
+
+        :raises InvalidInput: ``enc`` is a low-order point (an all-zero DH output).
+        """
         dh = sk.decapsulate(enc)
         return self._extract_and_expand(dh, enc + sk.public_key().public_bytes_raw())
 
@@ -245,19 +256,27 @@ class PQHPKEKEM(HPKEKEM):
         self._derive = _KDFS[0x0011]
 
     def derive_key_pair(self, ikm: bytes) -> KEMPrivateKey:
+        """``DeriveKeyPair``: ``SHAKE256.LabeledDerive(ikm, "DeriveKeyPair", "", Nsk)``, the
+        KEM's seed-form private key (draft-ietf-hpke-pq)."""
         seed = self._derive.labeled_derive(
             self.suite_id, ikm, b"DeriveKeyPair", b"", self.kem.seed_size
         )
         return self.kem.from_seed_bytes(seed)
 
     def encap(self, pk: KEMPublicKey) -> tuple[bytes, bytes]:
+        """``Encap(pkR)``: the KEM's own encapsulation, ``(shared_secret, enc)``."""
         return pk.encapsulate()
 
     def encap_derand_for_testing_only(self, pk: KEMPublicKey, ikm_e: bytes) -> tuple[bytes, bytes]:
-        # The KEM's encapsulation randomness is ikmE itself (X-Wing: ML-KEM m || X25519 sk).
+        """``Encap`` with ``ikmE`` as the KEM's encapsulation randomness, as the vectors of
+        draft-ietf-hpke-pq use it (X-Wing: ML-KEM's m || the X25519 secret); tests only."""
         return self.kem.encapsulate_derand_for_testing_only(pk.public_bytes_raw(), ikm_e)
 
     def decap(self, enc: bytes, sk: KEMPrivateKey) -> bytes:
+        """``Decap(enc, skR)``: the KEM's own decapsulation (ML-KEM rejects implicitly).
+
+        :raises InvalidInput: X-Wing only: ``enc`` has a low-order X25519 part.
+        """
         return sk.decapsulate(enc)
 
 

@@ -52,6 +52,7 @@ class ConcatHybridKEM(KEM[tuple[KEMPublicKey, ...], tuple[KEMPrivateKey, ...]]):
 
     @property
     def backend(self) -> str:
+        """The backend of the ML-KEM component."""
         pq = [c.backend for c in self._parts if c.mode == "pq"]
         return pq[0] if pq else "cryptography"
 

@@ -37,6 +37,7 @@ class X25519KEM(KEM[x25519.X25519PublicKey, x25519.X25519PrivateKey]):
 
     @property
     def backend(self) -> str:
+        """Always ``cryptography``: the only Diffie-Hellman provider."""
         return "cryptography"
 
     def _random_seed(self) -> bytes:
@@ -90,6 +91,7 @@ class ECDHKEM(KEM[ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey]):
 
     @property
     def backend(self) -> str:
+        """Always ``cryptography``: the only Diffie-Hellman provider."""
         return "cryptography"
 
     def _random_seed(self) -> bytes:

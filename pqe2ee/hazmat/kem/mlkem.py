@@ -86,6 +86,7 @@ class MLKEM(KEM[Any, Any]):
 
     @property
     def backend(self) -> str:
+        """The backend this parameter set was bound to (``custom`` for explicit ops)."""
         return self._backend_name
 
     def _random_seed(self) -> bytes:

@@ -113,6 +113,7 @@ class Link:
             self.abort()
 
     def abort(self) -> None:
+        """Reset every attached socket and interrupt their current owner, at once."""
         for raw in self._raw:
             raw.transport.abort()
         if self._cut is not None:

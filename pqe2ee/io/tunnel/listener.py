@@ -245,11 +245,13 @@ class Listener:
 
     @staticmethod
     def note_session(link: Link, suite: Suite | None, peer: PublicIdentity | None) -> None:
+        """Put the negotiated suite and the peer's fingerprint in the log record."""
         link.record.suite = str(suite) if suite else "-"
         link.record.peer = peer.fingerprint().hex() if peer else "-"
 
     @staticmethod
     def handshake_failure(link: Link, exc: BaseException) -> None:
+        """End ``link`` for a failed handshake, with a reason naming the failure."""
         if isinstance(exc, TimeoutError):
             link.end("handshake timeout")
         elif isinstance(exc, RemoteProtocolError | OSError):
