@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hpke as chpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from pqe2ee.exceptions import InvalidInput, InvalidTag
-from pqe2ee.hazmat import hpke
+from pqe2ee.hazmat import aead, hpke
 from pqe2ee.hazmat.kem.mlkem import MLKEM
 from pqe2ee.hazmat.kem.xwing import XWingKEM
 from tests._kyberpy import kyberpy_mlkem
@@ -242,3 +242,12 @@ def test_export_only_aead_cannot_seal() -> None:
 def test_kem_object_must_match_id() -> None:
     with pytest.raises(ValueError, match="is X-Wing"):
         hpke.PQHPKEKEM(0x647A, kyberpy_mlkem("ML-KEM-768"))
+
+
+def test_aead_registry_checks_the_key_size() -> None:
+    # AES-GCM takes 16-, 24- and 32-byte keys alike, so the registry must hold each id
+    # to its own size: AES-128-GCM keyed with 32 bytes would silently be AES-256-GCM.
+    with pytest.raises(ValueError, match="aes-128-gcm key must be 16 bytes"):
+        hpke.aead_by_id(0x0001).seal(bytes(32), bytes(12), b"", b"x")
+    with pytest.raises(ValueError, match="aes-256-gcm key must be 32 bytes"):
+        aead.by_name("aes-256-gcm").cipher(bytes(16))

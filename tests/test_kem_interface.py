@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pqe2ee import InvalidInput, Pqe2eeError
-from pqe2ee.hazmat.kem import available_kems, get_kem, kem_names
+from pqe2ee.hazmat.kem import REGISTRY, available_kems, get_kem, kem_names
 
 USABLE = [row.name for row in available_kems() if row.available]
 SIZES = {
@@ -171,3 +171,15 @@ def test_names_and_aliases() -> None:
     with pytest.raises(ValueError, match="pre-standard draft"):
         get_kem("X25519Kyber768")
     assert "ML-KEM-512" in kem_names()
+
+
+def test_registry_entries_build_what_they_describe() -> None:
+    """Each registry row's class and name are those of the object it builds."""
+    assert [e.name for e in REGISTRY] == kem_names()
+    for entry in REGISTRY:
+        if entry.name not in USABLE:
+            continue
+        kem = get_kem(entry.name)
+        assert kem.name == entry.name
+        assert isinstance(kem, entry.kind)
+        assert kem.mode == entry.mode

@@ -84,6 +84,7 @@ class _Raw(io.RawIOBase):
         self._f = f
 
     def readable(self) -> bool:
+        """Always True: this is a read-only stream."""
         return True
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
@@ -136,6 +137,7 @@ class AgeReader(io.RawIOBase):
         self._buf: memoryview = memoryview(b"")
 
     def readable(self) -> bool:
+        """Always True: this is a read-only stream."""
         return True
 
     def blocks(self) -> Iterator[bytes | bytearray]:
@@ -146,6 +148,10 @@ class AgeReader(io.RawIOBase):
         yield from self._blocks
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Fill ``b`` with authenticated plaintext; 0 at the end of the payload.
+
+        :raises AgePayloadError: the payload does not authenticate or is truncated.
+        """
         while not self._buf:
             block = next(self._blocks, None)
             if block is None:

@@ -46,6 +46,7 @@ class ArmorReader(io.RawIOBase):
         self._buf = b""
 
     def readable(self) -> bool:
+        """Always True: this is a read-only stream."""
         return True
 
     def _line(self) -> bytes:
@@ -102,6 +103,10 @@ class ArmorReader(io.RawIOBase):
         self._buf = data
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Fill ``b`` with decoded bytes; 0 after the END line.
+
+        :raises AgeArmorError: the armor is malformed (not canonical base64, bad lines).
+        """
         while not self._buf and not self._done:
             self._next_block()
         n = min(len(b), len(self._buf))
@@ -122,9 +127,11 @@ class ArmorWriter(io.RawIOBase):
         dst.write(BEGIN + b"\n")
 
     def writable(self) -> bool:
+        """Always True: this is a write-only stream."""
         return True
 
     def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        """Encode ``b``; whole 64-column lines go out now, the rest waits for more or close."""
         self._pending += b
         whole = len(self._pending) // _BYTES_PER_LINE * _BYTES_PER_LINE
         if whole:
@@ -139,6 +146,7 @@ class ArmorWriter(io.RawIOBase):
         )
 
     def close(self) -> None:
+        """Write the last partial line and the END line (``dst`` stays open)."""
         if not self.closed:
             if self._pending:
                 self._emit(self._pending)

@@ -25,10 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from pqe2ee.exceptions import AgeHeaderError, AgeHeaderMACError
+from pqe2ee.hazmat.kdf import hkdf
 
 __all__ = [
     "FILE_KEY_SIZE",
@@ -102,7 +100,7 @@ class Stanza:
 
 def header_mac(file_key: bytes, header_without_mac: bytes) -> bytes:
     """HMAC-SHA256 of the header up to and including ``---``, keyed by HKDF(file key)."""
-    mac_key = HKDF(hashes.SHA256(), 32, salt=b"", info=b"header").derive(file_key)
+    mac_key = hkdf(file_key, salt=b"", info=b"header", length=32)
     return hmac.digest(mac_key, header_without_mac, "sha256")
 
 

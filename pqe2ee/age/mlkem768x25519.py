@@ -53,6 +53,7 @@ class HybridRecipient(Recipient):
         return bech32.encode(RECIPIENT_HRP, self._key.public_bytes_raw())
 
     def wrap(self, file_key: bytes) -> list[Stanza]:
+        """One ``mlkem768x25519`` stanza: the file key sealed with HPKE to this key."""
         enc, body = self._suite.seal(self._key, _INFO, b"", file_key)
         return [Stanza(STANZA_TYPE, [b64encode(enc)], body)]
 
@@ -97,4 +98,9 @@ class HybridIdentity(Identity):
             return None
 
     def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
+        """The file key from the first ``mlkem768x25519`` stanza that opens, else None.
+
+        :raises AgeHeaderError: such a stanza is malformed (argument count, enc or body size,
+            a low-order X25519 part).
+        """
         return unwrap_matching(stanzas, STANZA_TYPE, 1, self._one)

@@ -24,13 +24,11 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from pqe2ee import _binding
 from pqe2ee._fileio import read_full
 from pqe2ee.exceptions import AgeHeaderError, AgePayloadError, InvalidTag
 from pqe2ee.hazmat import stream
+from pqe2ee.hazmat.kdf import hkdf
 from pqe2ee.hazmat.stream._positional import ChunkFailed, run_middle
 
 __all__ = ["CHUNK_SIZE", "NONCE_SIZE", "decrypt_blocks", "encrypt_payload", "read_nonce"]
@@ -45,7 +43,7 @@ _BATCH = 8 * _CT_CHUNK * max(1, min(os.cpu_count() or 1, 8))
 
 def payload_key(file_key: bytes, nonce: bytes) -> bytes:
     """The STREAM key for one file."""
-    return HKDF(hashes.SHA256(), 32, salt=nonce, info=b"payload").derive(file_key)
+    return hkdf(file_key, salt=nonce, info=b"payload", length=32)
 
 
 def read_nonce(src: BinaryIO) -> bytes:

@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 
 from pqe2ee.age.format import FILE_KEY_SIZE, Stanza
 from pqe2ee.exceptions import AgeHeaderError, InvalidTag
-from pqe2ee.hazmat.hpke import aead_by_id
+from pqe2ee.hazmat.aead import by_name
 
 __all__ = ["Identity", "Recipient", "aead_unwrap", "aead_wrap", "unwrap_matching"]
 
 _ZERO_NONCE = bytes(12)
-_CHACHA20_POLY1305 = aead_by_id(0x0003)
+_CHACHA20_POLY1305 = by_name("chacha20-poly1305")
 #: A wrapped file key: the 16-byte key and a 16-byte Poly1305 tag.
 WRAPPED_SIZE = FILE_KEY_SIZE + 16
 

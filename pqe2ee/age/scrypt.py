@@ -60,6 +60,7 @@ class ScryptRecipient(Recipient):
         self._work_factor = work_factor
 
     def wrap(self, file_key: bytes) -> list[Stanza]:
+        """One ``scrypt`` stanza: a fresh 16-byte salt, the work factor, the wrapped key."""
         salt = os.urandom(16)
         key = _scrypt(self._passphrase, salt, self._work_factor)
         args = [b64encode(salt), str(self._work_factor)]
@@ -94,4 +95,9 @@ class ScryptIdentity(Identity):
         return aead_unwrap(_scrypt(self._passphrase, salt, log_n), s.body)
 
     def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
+        """The file key if the passphrase opens the ``scrypt`` stanza, else None.
+
+        :raises AgeHeaderError: the stanza is malformed or asks for a work factor above
+            this identity's maximum (that it is alone is checked by :func:`pqe2ee.age.decrypt`).
+        """
         return unwrap_matching(stanzas, STANZA_TYPE, 2, self._one)

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from pqe2ee.age import bech32
 from pqe2ee.age.format import Stanza, b64decode, b64encode
 from pqe2ee.age.recipient import Identity, Recipient, aead_unwrap, aead_wrap, unwrap_matching
 from pqe2ee.exceptions import AgeHeaderError, InvalidInput
+from pqe2ee.hazmat.kdf import hkdf
 from pqe2ee.hazmat.kem import KEMPrivateKey, KEMPublicKey, get_kem
 
 __all__ = ["X25519Identity", "X25519Recipient"]
@@ -30,7 +28,7 @@ IDENTITY_HRP = "age-secret-key-"
 
 
 def _wrap_key(shared: bytes, share: bytes, recipient: bytes) -> bytes:
-    return HKDF(hashes.SHA256(), 32, salt=share + recipient, info=_LABEL).derive(shared)
+    return hkdf(shared, salt=share + recipient, info=_LABEL, length=32)
 
 
 class X25519Recipient(Recipient):
@@ -51,6 +49,7 @@ class X25519Recipient(Recipient):
         return bech32.encode(RECIPIENT_HRP, self._key.public_bytes_raw())
 
     def wrap(self, file_key: bytes) -> list[Stanza]:
+        """One ``X25519`` stanza: a fresh ephemeral share and the wrapped file key."""
         shared, share = self._key.encapsulate()
         key = _wrap_key(shared, share, self._key.public_bytes_raw())
         return [Stanza(self.stanza_type, [b64encode(share)], aead_wrap(key, file_key))]
@@ -95,4 +94,8 @@ class X25519Identity(Identity):
         return aead_unwrap(_wrap_key(shared, share, pub), s.body)
 
     def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
+        """The file key from the first ``X25519`` stanza that opens, else None.
+
+        :raises AgeHeaderError: such a stanza is malformed or its share is a low-order point.
+        """
         return unwrap_matching(stanzas, "X25519", 1, self._one)

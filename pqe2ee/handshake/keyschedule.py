@@ -13,6 +13,7 @@ import hashlib
 import hmac
 
 from pqe2ee.exceptions import InvalidInput
+from pqe2ee.hazmat.kdf import hkdf_expand_label, hkdf_extract
 
 __all__ = [
     "KeySchedule",
@@ -31,48 +32,14 @@ _EMPTY_HASH = hashlib.sha256(b"").digest()
 _MAX_EXPAND = 255 * HASH_LEN
 
 
-def _hmac(key: bytes, message: bytes) -> bytes:
-    return hmac.digest(key, message, "sha256")
-
-
-def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
-    """HKDF-Expand with SHA-256 (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) || info || i).
-
-    Built on the standard library's one-shot HMAC (OpenSSL's): a handshake runs 17 of
-    these per side, and this costs a third of a ``cryptography`` ``HKDFExpand`` object
-    (tests/handshake/test_keyschedule.py checks the two agree).
-    """
-    if not 0 < length <= _MAX_EXPAND:
-        raise ValueError(f"HKDF-Expand length must be 1..{_MAX_EXPAND}")
-    if len(prk) < HASH_LEN:
-        raise ValueError("HKDF-Expand needs a pseudorandom key of at least 32 bytes")
-    if length <= HASH_LEN:  # the one-block case: every secret, key and IV here
-        return _hmac(prk, info + b"\x01")[:length]
-    out, block = bytearray(), b""
-    for i in range(1, -(-length // HASH_LEN) + 1):
-        block = _hmac(prk, block + info + bytes([i]))
-        out += block
-    return bytes(out[:length])
-
-
 def expand_label(secret: bytes, label: str, context: bytes, length: int) -> bytes:
-    """HKDF-Expand-Label (RFC 8446 §7.1) with this protocol's prefix."""
-    full = _LABEL_PREFIX + label.encode()
-    info = length.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
-    if length <= HASH_LEN and len(secret) >= HASH_LEN:  # one block: hkdf_expand, inlined
-        return _hmac(secret, info + b"\x01")[:length]
-    return hkdf_expand(secret, info, length)
+    """HKDF-Expand-Label (RFC 8446 §7.1) with this protocol's prefix ``"pqe2ee1 "``."""
+    return hkdf_expand_label(secret, _LABEL_PREFIX + label.encode(), context, length)
 
 
 def derive_secret(secret: bytes, label: str, transcript_hash: bytes) -> bytes:
     """Derive-Secret: a 32-byte secret bound to a transcript hash."""
     return expand_label(secret, label, transcript_hash, HASH_LEN)
-
-
-def extract(salt: bytes, ikm: bytes) -> bytes:
-    """HKDF-Extract (RFC 5869 §2.2): HMAC-SHA256 keyed by the salt.  An empty salt is
-    HMAC's zero padding, i.e. the RFC's string of HashLen zeros."""
-    return _hmac(salt, ikm)
 
 
 def traffic_key_iv(secret: bytes) -> tuple[bytes, bytes]:
@@ -112,7 +79,7 @@ class Transcript:
 
 def _early_salt(psk: bytes) -> bytes:
     """Derive-Secret(Early Secret, "derived", ""), Early Secret = Extract(0^32, psk)."""
-    return derive_secret(extract(bytes(HASH_LEN), psk), "derived", _EMPTY_HASH)
+    return derive_secret(hkdf_extract(bytes(HASH_LEN), psk), "derived", _EMPTY_HASH)
 
 
 _NO_PSK_SALT = _early_salt(bytes(HASH_LEN))
@@ -129,8 +96,10 @@ class KeySchedule:
 
     def handshake_secrets(self, kem_secret: bytes, th_server_hello: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` handshake traffic secrets."""
-        self._handshake = extract(self._salt, kem_secret)
-        self._master = extract(derive_secret(self._handshake, "derived", _EMPTY_HASH), bytes(32))
+        self._handshake = hkdf_extract(self._salt, kem_secret)
+        self._master = hkdf_extract(
+            derive_secret(self._handshake, "derived", _EMPTY_HASH), bytes(32)
+        )
         return (
             derive_secret(self._handshake, "c hs traffic", th_server_hello),
             derive_secret(self._handshake, "s hs traffic", th_server_hello),

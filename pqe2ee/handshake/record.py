@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from pqe2ee import _binding
 from pqe2ee.handshake.keyschedule import traffic_key_iv, update_secret
+from pqe2ee.hazmat.aead import by_name
 
 __all__ = [
     "CT_ALERT",
@@ -206,9 +206,7 @@ class RecordCipher:
         self._key = key
         #: Whether the C core runs this direction's bulk loops.
         self.bulk = self._aead_name in _C_AEADS
-        self._aead = (
-            ChaCha20Poly1305(key) if self._aead_name == "chacha20-poly1305" else AESGCM(key)
-        )
+        self._aead = by_name(self._aead_name).cipher(key)
         self._iv_int = int.from_bytes(self._iv, "big")
         self.seq = 0
         self.bytes_used = 0

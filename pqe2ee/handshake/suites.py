@@ -13,6 +13,9 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pqe2ee.hazmat import aead as _aead
+from pqe2ee.hazmat.kem import REGISTRY as _KEM_REGISTRY
+
 __all__ = [
     "AEAD_IDS",
     "AUTH_IDS",
@@ -24,16 +27,17 @@ __all__ = [
     "default_suites",
 ]
 
-#: KEM name -> (id, mode)
-KEM_IDS: dict[str, tuple[int, str]] = {
-    "X25519MLKEM768": (0x11EC, "hybrid"),
-    "X-Wing": (0x647A, "hybrid"),
-    "SecP256r1MLKEM768": (0x11EB, "hybrid"),
-    "ML-KEM-768": (0x0201, "pq"),
-    "ML-KEM-1024": (0x0202, "pq"),
-    "X25519": (0x001D, "classical"),
-}
 MODES = ("classical", "hybrid", "pq")
+
+#: KEM name -> (handshake code point, mode), for every KEM the KEM registry
+#: (:data:`pqe2ee.hazmat.kem.REGISTRY`) gives a handshake code point: hybrids first, then
+#: pq, then classical, each in registry order.
+KEM_IDS: dict[str, tuple[int, str]] = {
+    e.name: (e.handshake_code, e.mode)
+    for mode in ("hybrid", "pq", "classical")
+    for e in _KEM_REGISTRY
+    if e.mode == mode and e.handshake_code is not None
+}
 
 #: The KEM each mode uses unless told otherwise.
 MODE_DEFAULT_KEM = {"classical": "X25519", "hybrid": "X25519MLKEM768", "pq": "ML-KEM-768"}
@@ -70,8 +74,11 @@ AUTH_IDS: dict[AuthKind, int] = {
     AuthKind.HYBRID: 0xFE00,
 }
 
-#: AEAD name -> id (HPKE AEAD ids)
-AEAD_IDS: dict[str, int] = {"chacha20-poly1305": 0x0003, "aes-256-gcm": 0x0002}
+#: AEAD name -> code point (its HPKE AEAD id, from :mod:`pqe2ee.hazmat.aead`): the AEADs
+#: the handshake offers, in this order of preference.
+AEAD_IDS: dict[str, int] = {
+    name: _aead.by_name(name).aead_id for name in ("chacha20-poly1305", "aes-256-gcm")
+}
 
 _KEM_BY_ID = {code: name for name, (code, _) in KEM_IDS.items()}
 _AEAD_BY_ID = {code: name for name, code in AEAD_IDS.items()}

@@ -20,22 +20,22 @@ holds the recipient's private key, provided the KEM is IND-CCA2 (for X-Wing: if
 either ML-KEM-768 or X25519 holds).  Base mode does *not* authenticate the sender.
 Every open failure raises :class:`~pqe2ee.exceptions.InvalidTag`.
 
-Every primitive comes from ``cryptography`` or ``hashlib``; this module only composes
-them in RFC 9180's order.
+Every primitive comes from ``cryptography`` or ``hashlib``, through
+:mod:`pqe2ee.hazmat.kdf` (the labelled KDFs) and :mod:`pqe2ee.hazmat.aead` (the AEAD
+registry, whose ``by_id`` is :func:`aead_by_id`); this module only composes them in
+RFC 9180's order.
 """
 
 from __future__ import annotations
 
 import abc
-import hashlib
 from typing import Any, ClassVar
 
-from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
-from cryptography.hazmat.primitives import hashes, hmac
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+from cryptography.hazmat.primitives import hashes
 
-from pqe2ee.exceptions import InvalidTag
+from pqe2ee.hazmat.aead import AEAD
+from pqe2ee.hazmat.aead import by_id as aead_by_id
+from pqe2ee.hazmat.kdf import hpke_labeled_derive, hpke_labeled_expand, hpke_labeled_extract
 from pqe2ee.hazmat.kem import KEM, KEMPrivateKey, KEMPublicKey, get_kem
 from pqe2ee.hazmat.kem._base import check_length
 
@@ -53,7 +53,6 @@ __all__ = [
     "kem_by_id",
 ]
 
-_VERSION = b"HPKE-v1"
 MODE_BASE = 0x00
 
 
@@ -105,16 +104,12 @@ class HKDFKDF(KDF):
         self.Nh = algorithm.digest_size
 
     def labeled_extract(self, suite_id: bytes, salt: bytes, label: bytes, ikm: bytes) -> bytes:
-        # HKDF-Extract is HMAC(salt, ikm), with an all-zero salt of Nh bytes when empty.
-        h = hmac.HMAC(salt or bytes(self.Nh), self._algorithm)
-        h.update(_VERSION + suite_id + label + ikm)
-        return h.finalize()
+        return hpke_labeled_extract(self._algorithm, suite_id, salt, label, ikm)
 
     def labeled_expand(
         self, suite_id: bytes, prk: bytes, label: bytes, info: bytes, length: int
     ) -> bytes:
-        labeled_info = _i2osp(length, 2) + _VERSION + suite_id + label + info
-        return HKDFExpand(self._algorithm, length, labeled_info).derive(prk)
+        return hpke_labeled_expand(self._algorithm, suite_id, prk, label, info, length)
 
 
 class SHAKEKDF(KDF):
@@ -130,8 +125,7 @@ class SHAKEKDF(KDF):
     def labeled_derive(
         self, suite_id: bytes, ikm: bytes, label: bytes, context: bytes, length: int
     ) -> bytes:
-        labeled = ikm + _VERSION + suite_id + _lp(label) + _i2osp(length, 2) + context
-        return hashlib.new(self._name, labeled).digest(length)  # type: ignore[call-arg]
+        return hpke_labeled_derive(self._name, suite_id, ikm, label, context, length)
 
 
 _KDFS: dict[int, KDF] = {
@@ -155,50 +149,6 @@ def kdf_by_id(kdf_id: int) -> KDF:
         raise ValueError(f"HPKE KDF 0x{kdf_id:04x} is not supported") from None
 
 
-# --- AEADs ----------------------------------------------------------------------------
-
-
-class AEAD:
-    """An AEAD of RFC 9180 §7.3, or the export-only pseudo-AEAD ``0xFFFF``."""
-
-    def __init__(self, aead_id: int, nk: int, nn: int, cls: Any) -> None:
-        self.aead_id = aead_id
-        self.Nk = nk
-        self.Nn = nn
-        self._cls = cls
-
-    def seal(self, key: bytes, nonce: bytes, aad: bytes, pt: bytes) -> bytes:
-        if self._cls is None:
-            raise ValueError("the export-only HPKE AEAD (0xFFFF) cannot seal")
-        ct: bytes = self._cls(key).encrypt(nonce, pt, aad)
-        return ct
-
-    def open(self, key: bytes, nonce: bytes, aad: bytes, ct: bytes) -> bytes:
-        if self._cls is None:
-            raise ValueError("the export-only HPKE AEAD (0xFFFF) cannot open")
-        try:
-            pt: bytes = self._cls(key).decrypt(nonce, ct, aad)
-        except _CryptoInvalidTag:
-            raise InvalidTag("HPKE: the ciphertext does not authenticate") from None
-        return pt
-
-
-_AEADS: dict[int, AEAD] = {
-    0x0001: AEAD(0x0001, 16, 12, AESGCM),
-    0x0002: AEAD(0x0002, 32, 12, AESGCM),
-    0x0003: AEAD(0x0003, 32, 12, ChaCha20Poly1305),
-    0xFFFF: AEAD(0xFFFF, 0, 0, None),
-}
-
-
-def aead_by_id(aead_id: int) -> AEAD:
-    """The AEAD with this IANA id.  :raises ValueError: unknown id."""
-    try:
-        return _AEADS[aead_id]
-    except KeyError:
-        raise ValueError(f"HPKE AEAD 0x{aead_id:04x} is not supported") from None
-
-
 # --- KEMs -----------------------------------------------------------------------------
 
 
@@ -210,19 +160,13 @@ class HPKEKEM(abc.ABC):
 
     @property
     def suite_id(self) -> bytes:
+        """``"KEM" || I2OSP(kem_id, 2)``, the KEM's own suite id (RFC 9180 §4.1)."""
         return b"KEM" + _i2osp(self.kem_id, 2)
 
     @property
     def Nenc(self) -> int:
+        """Size of an encapsulated key ``enc`` in bytes (RFC 9180 §7.1's ``Nenc``)."""
         return self.kem.ciphertext_size
-
-    @property
-    def Npk(self) -> int:
-        return self.kem.public_key_size
-
-    @property
-    def Nsk(self) -> int:
-        return self.kem.private_key_size
 
     @abc.abstractmethod
     def derive_key_pair(self, ikm: bytes) -> KEMPrivateKey:
@@ -262,21 +206,30 @@ class DHKEMX25519(HPKEKEM):
         return self._kdf.labeled_expand(self.suite_id, prk, b"shared_secret", kem_context, 32)
 
     def derive_key_pair(self, ikm: bytes) -> KEMPrivateKey:
+        """``DeriveKeyPair`` of DHKEM (RFC 9180 §7.1.3): LabeledExtract then LabeledExpand
+        to a 32-byte X25519 scalar."""
         prk = self._kdf.labeled_extract(self.suite_id, b"", b"dkp_prk", ikm)
         sk = self._kdf.labeled_expand(self.suite_id, prk, b"sk", b"", 32)
         return self.kem.from_seed_bytes(sk)
 
     def encap(self, pk: KEMPublicKey) -> tuple[bytes, bytes]:
+        """``Encap(pkR)`` of DHKEM (RFC 9180 §4.1): ``(shared_secret, enc)``, the DH output
+        bound to ``enc || pkR`` by ExtractAndExpand."""
         dh, enc = pk.encapsulate()
         return self._extract_and_expand(dh, enc + pk.public_bytes_raw()), enc
 
     def encap_derand_for_testing_only(self, pk: KEMPublicKey, ikm_e: bytes) -> tuple[bytes, bytes]:
+        """``Encap`` with the ephemeral key ``DeriveKeyPair(ikmE)`` (test vectors only)."""
         sk_e = self.derive_key_pair(ikm_e).private_bytes_raw()
         pk_r = pk.public_bytes_raw()
         dh, enc = self.kem.encapsulate_derand_for_testing_only(pk_r, sk_e)
         return self._extract_and_expand(dh, enc + pk_r), enc
 
     def decap(self, enc: bytes, sk: KEMPrivateKey) -> bytes:
+        """``Decap(enc, skR)`` of DHKEM (RFC 9180 §4.1).
+
+        :raises InvalidInput: ``enc`` is a low-order point (an all-zero DH output).
+        """
         dh = sk.decapsulate(enc)
         return self._extract_and_expand(dh, enc + sk.public_key().public_bytes_raw())
 
@@ -303,19 +256,27 @@ class PQHPKEKEM(HPKEKEM):
         self._derive = _KDFS[0x0011]
 
     def derive_key_pair(self, ikm: bytes) -> KEMPrivateKey:
+        """``DeriveKeyPair``: ``SHAKE256.LabeledDerive(ikm, "DeriveKeyPair", "", Nsk)``, the
+        KEM's seed-form private key (draft-ietf-hpke-pq)."""
         seed = self._derive.labeled_derive(
             self.suite_id, ikm, b"DeriveKeyPair", b"", self.kem.seed_size
         )
         return self.kem.from_seed_bytes(seed)
 
     def encap(self, pk: KEMPublicKey) -> tuple[bytes, bytes]:
+        """``Encap(pkR)``: the KEM's own encapsulation, ``(shared_secret, enc)``."""
         return pk.encapsulate()
 
     def encap_derand_for_testing_only(self, pk: KEMPublicKey, ikm_e: bytes) -> tuple[bytes, bytes]:
-        # The KEM's encapsulation randomness is ikmE itself (X-Wing: ML-KEM m || X25519 sk).
+        """``Encap`` with ``ikmE`` as the KEM's encapsulation randomness, as the vectors of
+        draft-ietf-hpke-pq use it (X-Wing: ML-KEM's m || the X25519 secret); tests only."""
         return self.kem.encapsulate_derand_for_testing_only(pk.public_bytes_raw(), ikm_e)
 
     def decap(self, enc: bytes, sk: KEMPrivateKey) -> bytes:
+        """``Decap(enc, skR)``: the KEM's own decapsulation (ML-KEM rejects implicitly).
+
+        :raises InvalidInput: X-Wing only: ``enc`` has a low-order X25519 part.
+        """
         return sk.decapsulate(enc)
 
 

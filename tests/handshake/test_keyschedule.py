@@ -1,5 +1,5 @@
-"""The key schedule's HKDF (built on the standard library's HMAC) against RFC 5869's
-own test case and against ``cryptography``'s HKDF, an independent implementation."""
+"""The HKDF under the key schedule (:mod:`pqe2ee.hazmat.kdf`) against RFC 5869's own
+test case and against ``cryptography``'s HKDF called directly, with its length checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pqe2ee.handshake.keyschedule import extract, hkdf_expand
+from pqe2ee.hazmat.kdf import hkdf_expand
+from pqe2ee.hazmat.kdf import hkdf_extract as extract
 
 
 def test_rfc5869_case_1() -> None:

@@ -169,8 +169,6 @@ class KEM(abc.ABC, Generic[PubT, PrivT]):
     spec: ClassVar[str]
     #: Bytes of randomness one encapsulation consumes (for known-answer tests).
     encaps_randomness_size: int
-    #: The TLS NamedGroup code point, where there is one.
-    tls_group: int | None = None
 
     @property
     @abc.abstractmethod
@@ -224,10 +222,6 @@ class KEM(abc.ABC, Generic[PubT, PrivT]):
         raw = check_length(self.name, "seed", seed, self.seed_size)
         handle, pub_raw = self._load_private(raw)
         return KEMPrivateKey(self, raw, handle, KEMPublicKey(self, pub_raw))
-
-    def from_private_bytes(self, private_key: bytes) -> KEMPrivateKey:
-        """Load a private key in seed form (the same as :meth:`from_seed_bytes`)."""
-        return self.from_seed_bytes(private_key)
 
     def from_public_bytes(self, public_key: bytes) -> KEMPublicKey:
         """Parse and validate a public key.

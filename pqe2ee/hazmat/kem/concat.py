@@ -36,9 +36,8 @@ class ConcatHybridKEM(KEM[tuple[KEMPublicKey, ...], tuple[KEMPrivateKey, ...]]):
     mode: ClassVar[str] = "hybrid"
     spec: ClassVar[str] = "draft-ietf-tls-ecdhe-mlkem §3"
 
-    def __init__(self, name: str, components: Sequence[KEM[Any, Any]], tls_group: int) -> None:
+    def __init__(self, name: str, components: Sequence[KEM[Any, Any]]) -> None:
         self.name = name
-        self.tls_group = tls_group
         self._parts = tuple(components)
         self.public_key_size = sum(c.public_key_size for c in self._parts)
         self.ciphertext_size = sum(c.ciphertext_size for c in self._parts)
@@ -53,6 +52,7 @@ class ConcatHybridKEM(KEM[tuple[KEMPublicKey, ...], tuple[KEMPrivateKey, ...]]):
 
     @property
     def backend(self) -> str:
+        """The backend of the ML-KEM component."""
         pq = [c.backend for c in self._parts if c.mode == "pq"]
         return pq[0] if pq else "cryptography"
 

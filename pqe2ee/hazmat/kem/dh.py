@@ -34,10 +34,10 @@ class X25519KEM(KEM[x25519.X25519PublicKey, x25519.X25519PrivateKey]):
     encaps_randomness_size = 32
     mode: ClassVar[str] = "classical"
     spec: ClassVar[str] = "RFC 7748 §6.1 (DH as KEM)"
-    tls_group = 0x001D
 
     @property
     def backend(self) -> str:
+        """Always ``cryptography``: the only Diffie-Hellman provider."""
         return "cryptography"
 
     def _random_seed(self) -> bytes:
@@ -81,17 +81,17 @@ class ECDHKEM(KEM[ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey]):
     mode: ClassVar[str] = "classical"
     spec: ClassVar[str] = "RFC 8446 §4.2.8.2, §7.4.2; SEC 1 §2.3.3"
 
-    def __init__(self, name: str, curve: ec.EllipticCurve, tls_group: int) -> None:
+    def __init__(self, name: str, curve: ec.EllipticCurve) -> None:
         self.name = name
         self._curve = curve
         size = (curve.key_size + 7) // 8
         self.seed_size = self.private_key_size = self.shared_secret_size = size
         self.encaps_randomness_size = size
         self.public_key_size = self.ciphertext_size = 1 + 2 * size
-        self.tls_group = tls_group
 
     @property
     def backend(self) -> str:
+        """Always ``cryptography``: the only Diffie-Hellman provider."""
         return "cryptography"
 
     def _random_seed(self) -> bytes:
@@ -136,13 +136,3 @@ class ECDHKEM(KEM[ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey]):
 
     def _decapsulate(self, priv: ec.EllipticCurvePrivateKey, ct: bytes) -> bytes:
         return priv.exchange(ec.ECDH(), self._load_public(ct))
-
-
-def p256() -> ECDHKEM:
-    """ECDH P-256 (TLS secp256r1, 0x0017)."""
-    return ECDHKEM("P-256", ec.SECP256R1(), 0x0017)
-
-
-def p384() -> ECDHKEM:
-    """ECDH P-384 (TLS secp384r1, 0x0018)."""
-    return ECDHKEM("P-384", ec.SECP384R1(), 0x0018)

@@ -83,10 +83,10 @@ class MLKEM(KEM[Any, Any]):
             self._backend_name, self._ops = find_mlkem(name, backend)
         else:
             self._backend_name, self._ops = backend or "custom", ops
-        self.tls_group = {"ML-KEM-512": 0x0200, "ML-KEM-768": 0x0201, "ML-KEM-1024": 0x0202}[name]
 
     @property
     def backend(self) -> str:
+        """The backend this parameter set was bound to (``custom`` for explicit ops)."""
         return self._backend_name
 
     def _random_seed(self) -> bytes:

@@ -59,6 +59,7 @@ class XWingKEM(KEM[_Pub, _Priv]):
 
     @property
     def backend(self) -> str:
+        """The backend of the ML-KEM-768 half (X25519 is always ``cryptography``)."""
         return self._mlkem.backend
 
     def _random_seed(self) -> bytes:

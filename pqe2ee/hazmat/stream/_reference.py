@@ -9,10 +9,11 @@ byte-identical output.  The AEADs are ChaCha20-Poly1305 (RFC 8439 §2.8) and AES
 from __future__ import annotations
 
 from cryptography.exceptions import InvalidTag as _CryptographyInvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from pqe2ee.exceptions import InvalidTag
+from pqe2ee.hazmat.aead import Cipher, by_name
 from pqe2ee.hazmat.stream._format import (
+    CIPHERS,
     TAG_SIZE,
     ciphertext_chunks,
     nonce,
@@ -22,12 +23,10 @@ from pqe2ee.hazmat.stream._format import (
 __all__ = ["decrypt", "encrypt", "open_run", "seal_run"]
 
 
-def _aead(cipher: str, key: bytes | bytearray | memoryview) -> ChaCha20Poly1305 | AESGCM:
-    if cipher == "chacha20-poly1305":
-        return ChaCha20Poly1305(bytes(key))
-    if cipher == "aes-256-gcm":
-        return AESGCM(bytes(key))
-    raise ValueError(f"unknown cipher {cipher!r}")
+def _aead(cipher: str, key: bytes | bytearray | memoryview) -> Cipher:
+    if cipher not in CIPHERS:
+        raise ValueError(f"unknown cipher {cipher!r}")
+    return by_name(cipher).cipher(bytes(key))
 
 
 def seal_run(

@@ -27,7 +27,7 @@ from pqe2ee.io.tunnel.config import (
     parse_endpoint,
     server_settings,
 )
-from pqe2ee.io.tunnel.record import ConnectionRecord
+from pqe2ee.io.tunnel.connlog import ConnectionRecord
 from pqe2ee.io.tunnel.server import TunnelServer
 
 __all__ = [

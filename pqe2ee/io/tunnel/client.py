@@ -13,9 +13,9 @@ import socket
 from pqe2ee.handshake import Connection
 from pqe2ee.io.tunnel import sockets
 from pqe2ee.io.tunnel.config import ClientSettings
+from pqe2ee.io.tunnel.connlog import LOGGER
+from pqe2ee.io.tunnel.link import Link
 from pqe2ee.io.tunnel.listener import Listener
-from pqe2ee.io.tunnel.pump import Link
-from pqe2ee.io.tunnel.record import LOGGER
 
 __all__ = ["TunnelClient"]
 
@@ -32,6 +32,7 @@ class TunnelClient(Listener):
         self.settings = settings
 
     async def start(self) -> None:
+        """Bind and start accepting; log where the tunnel listens and where it goes."""
         await super().start()
         LOGGER.info(
             "tunnel client: listening on %s, tunnelling to %s",
@@ -40,6 +41,8 @@ class TunnelClient(Listener):
         )
 
     async def handle(self, link: Link, sock: socket.socket, owned: list[socket.socket]) -> None:
+        """Serve one local connection: connect to the server, run the client handshake
+        (pinning the server's identity), then carry the bytes both ways."""
         loop = asyncio.get_running_loop()
         limits = self.limits
         target = self.settings.connect

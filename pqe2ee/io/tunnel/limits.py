@@ -36,6 +36,7 @@ class HandshakeSlots:
 
     @property
     def in_use(self) -> int:
+        """How many slots are held now."""
         return len(self._holders)
 
     async def acquire(self, key: object, evict: Callable[[], None]) -> None:

@@ -17,9 +17,9 @@ from pqe2ee.io.addresses import address_text, source_of
 from pqe2ee.io.pending import PendingPool
 from pqe2ee.io.tunnel import native, sockets
 from pqe2ee.io.tunnel.config import Endpoint, Limits
+from pqe2ee.io.tunnel.connlog import LOGGER, ConnectionRecord, describe
 from pqe2ee.io.tunnel.limits import HandshakeSlots
-from pqe2ee.io.tunnel.pump import Link
-from pqe2ee.io.tunnel.record import LOGGER, ConnectionRecord, describe
+from pqe2ee.io.tunnel.link import Link
 
 __all__ = ["DATA_PATH_ENV", "Listener", "data_path_setting"]
 
@@ -245,11 +245,13 @@ class Listener:
 
     @staticmethod
     def note_session(link: Link, suite: Suite | None, peer: PublicIdentity | None) -> None:
+        """Put the negotiated suite and the peer's fingerprint in the log record."""
         link.record.suite = str(suite) if suite else "-"
         link.record.peer = peer.fingerprint().hex() if peer else "-"
 
     @staticmethod
     def handshake_failure(link: Link, exc: BaseException) -> None:
+        """End ``link`` for a failed handshake, with a reason naming the failure."""
         if isinstance(exc, TimeoutError):
             link.end("handshake timeout")
         elif isinstance(exc, RemoteProtocolError | OSError):

@@ -7,7 +7,7 @@ mostly blocked in poll(); the listener's connection limit bounds the threads, an
 64 idle ones are kept for the next connections).  The event loop only
 waits for the pump to come back: when both directions have ended (close both sockets
 cleanly), after the idle timeout (send the authenticated close and end cleanly), or when
-:meth:`Link.end <pqe2ee.io.tunnel.pump.Link.end>` wakes it through a pipe (shutdown,
+:meth:`Link.end <pqe2ee.io.tunnel.link.Link.end>` wakes it through a pipe (shutdown,
 eviction: reset both sockets).  Half-close and control records are the pump's business.
 On any error the session socket is closed without a close record (the peer sees
 truncation) and the plaintext socket is reset: never a clean end.
@@ -29,8 +29,8 @@ from pqe2ee.exceptions import RemoteProtocolError
 from pqe2ee.handshake import Connection
 from pqe2ee.io.splice import Outcome, SideError, SocketPump
 from pqe2ee.io.tunnel import sockets
-from pqe2ee.io.tunnel.pump import Link
-from pqe2ee.io.tunnel.record import describe
+from pqe2ee.io.tunnel.connlog import describe
+from pqe2ee.io.tunnel.link import Link
 
 __all__ = ["splice"]
 

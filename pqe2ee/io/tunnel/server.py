@@ -13,9 +13,9 @@ import socket
 from pqe2ee.handshake import Connection
 from pqe2ee.io.tunnel import sockets
 from pqe2ee.io.tunnel.config import ServerSettings
+from pqe2ee.io.tunnel.connlog import LOGGER, describe
+from pqe2ee.io.tunnel.link import Link
 from pqe2ee.io.tunnel.listener import Listener
-from pqe2ee.io.tunnel.pump import Link
-from pqe2ee.io.tunnel.record import LOGGER, describe
 
 __all__ = ["TunnelServer"]
 
@@ -34,6 +34,7 @@ class TunnelServer(Listener):
         self.settings = settings
 
     async def start(self) -> None:
+        """Bind and start accepting; log where the tunnel listens and forwards to."""
         await super().start()
         LOGGER.info(
             "tunnel server: listening on %s, forwarding to %s, %d allowed clients",
@@ -43,6 +44,8 @@ class TunnelServer(Listener):
         )
 
     async def handle(self, link: Link, sock: socket.socket, owned: list[socket.socket]) -> None:
+        """Serve one tunnel client: run the server handshake (its identity must be
+        allowed), connect to the service, then carry the bytes both ways."""
         loop = asyncio.get_running_loop()
         limits = self.limits
         conn = Connection(self.settings.config, "server")

@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from pqe2ee.io.tunnel.record import ConnectionRecord, describe
+from pqe2ee.io.tunnel.connlog import ConnectionRecord, describe
 
 __all__ = ["Link"]
 
@@ -113,6 +113,7 @@ class Link:
             self.abort()
 
     def abort(self) -> None:
+        """Reset every attached socket and interrupt their current owner, at once."""
         for raw in self._raw:
             raw.transport.abort()
         if self._cut is not None:

@@ -53,6 +53,8 @@ class ConnectionRecord:
             self.clean = clean
 
     def line(self) -> str:
+        """The log line: ``tunnel <role> conn=… from=… peer=… suite=… up=… down=…
+        duration=…s end=…``, public facts only."""
         duration = time.monotonic() - self.started
         return (
             f"tunnel {self.role} conn={self.number} from={self.remote} peer={self.peer} "
@@ -61,4 +63,5 @@ class ConnectionRecord:
         )
 
     def log(self) -> None:
+        """Log :meth:`line` on ``pqe2ee.tunnel``: INFO if the end was clean, else WARNING."""
         LOGGER.log(logging.INFO if self.clean else logging.WARNING, "%s", self.line())
