@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # The modules that register the other commands, by command name.  Only the module of the
 # command being run is imported (``pqe2ee age encrypt`` starts without the session,
-# tunnel, benchmark and rich code: a quarter of its start-up time); ``--help`` and
+# tunnel, benchmark and rich code; start-up times in docs/performance.md); ``--help`` and
 # unknown commands import them all.
 _COMMAND_MODULES = {
     "keygen": "pqe2ee.io.netcat",
@@ -148,7 +148,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 class _LazyConsole:
-    """A rich Console made on first use (importing rich costs 30 ms of start-up)."""
+    """A rich Console made on first use (importing rich slows start-up: docs/performance.md)."""
 
     def __init__(self) -> None:
         self._console: Any = None
