@@ -34,8 +34,8 @@ $(CORE_STAMP): $(STAMP) $(CORE_SRC)
 build: $(CORE_STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pqe2ee tests bench csrc fuzz setup.py
-	$(BIN)/ruff format --check pqe2ee tests bench csrc fuzz setup.py
+	$(BIN)/ruff check pqe2ee tests benchmarks csrc fuzz setup.py
+	$(BIN)/ruff format --check pqe2ee tests benchmarks csrc fuzz setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -90,18 +90,18 @@ demo: build
 	@echo "report: $(CURDIR)/reports/bench.html (open it in a browser); JSON: reports/bench.json"
 
 bench: build
-	$(BIN)/pytest bench -q --benchmark-only --benchmark-columns=median,iqr,rounds \
+	$(BIN)/pytest benchmarks -q --benchmark-only --benchmark-columns=median,iqr,rounds \
 		--benchmark-max-time=0.2 --benchmark-sort=name
 
 # STREAM at 1 GiB in memory and on disk, 4 GiB for peak memory, against age if installed:
 # several minutes; prints the table recorded in docs/performance.md (section "STREAM").
 bench-stream: build
-	$(PY) bench/stream_speed.py
+	$(PY) benchmarks/stream_speed.py
 
 # redis-benchmark and pgbench direct, through a plain relay pair and through the tunnel,
 # interleaved, 3 rounds: a few minutes; prints the table in docs/performance.md (section "Tunnel").
 bench-tunnel: build
-	$(PY) bench/tunnel_speed.py
+	$(PY) benchmarks/tunnel_speed.py
 
 clean:
 	rm -rf build *.egg-info pqe2ee/_core*.so pqe2ee/_core.c $(CORE_STAMP)

@@ -3,7 +3,8 @@
 An external known-answer test of the format (chunking, nonces, final flag, rejection
 rules): the file key is given by each file, the payload key is derived as the age spec
 says (HKDF-SHA256 with the payload nonce as salt and "payload" as info), and the payload
-is opened with ``pqe2ee.hazmat.stream``.  See tests/vectors/age-stream/SOURCES.md.
+is opened with ``pqe2ee.hazmat.stream``.  The files are the testkit's ``stream_*`` ones
+(tests/vectors/age-testkit/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat import stream
 from tests.conftest import VECTORS
 
-FILES = sorted((VECTORS / "age-stream").glob("stream_*"))
+FILES = sorted((VECTORS / "age-testkit" / "testdata").glob("stream_*"))
 
 
 def _parse(path: Path) -> tuple[dict[str, str], bytes]:

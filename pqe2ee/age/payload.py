@@ -37,7 +37,7 @@ NONCE_SIZE = 16
 CHUNK_SIZE = 64 * 1024
 _CT_CHUNK = CHUNK_SIZE + stream.TAG_SIZE
 # Ciphertext read per batch: 512 KiB per thread, so that a batch stays in the L2 cache
-# between read, decryption and write (1 GiB on 2 cores: 0.65 s, against 1.3 s at 2 MiB).
+# between read, decryption and write (measured: docs/performance.md).
 _BATCH = 8 * _CT_CHUNK * max(1, min(os.cpu_count() or 1, 8))
 
 

@@ -39,7 +39,8 @@ class _Commands(Protocol):
 
 # One loader per group of commands, each importing its modules by name (no module-name
 # strings), so only the code of the command being run is imported: ``pqe2ee age encrypt``
-# starts without the session, tunnel, benchmark and rich code (a quarter of its start-up).
+# starts without the session, tunnel, benchmark and rich code (start-up times:
+# docs/performance.md).
 def _kem() -> tuple[_Commands, ...]:
     from pqe2ee.cli import kem
 
@@ -110,7 +111,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 class _LazyConsole:
-    """A rich Console made on first use (importing rich costs 30 ms of start-up)."""
+    """A rich Console made on first use (importing rich slows start-up: docs/performance.md)."""
 
     def __init__(self) -> None:
         self._console: Any = None

@@ -37,7 +37,7 @@ __all__ = [
 _MAGIC = b"pqe2ee-identity-v1\x00"
 _PRIVATE_LABEL = "PQE2EE IDENTITY"
 _PUBLIC_LABEL = "PQE2EE PUBLIC IDENTITY"
-#: scrypt cost: N = 2^17, r = 8, p = 1 (about 0.3 s and 128 MiB here); a file may ask
+#: scrypt cost: N = 2^17, r = 8, p = 1 (128 MiB; time in docs/performance.md); a file may ask
 #: for at most 2^20 so that a hostile file cannot make the loader use gigabytes.
 DEFAULT_LOG_N, MAX_LOG_N = 17, 20
 

@@ -66,7 +66,7 @@ class KEMPublicKey:
 
     def __init__(self, kem: KEM[Any, Any], raw: bytes, handle: object = None) -> None:
         # ``handle`` is None for the public half of a private key: those bytes came from
-        # a valid seed, so parsing (about 25 µs for ML-KEM) waits until first use.
+        # a valid seed, so parsing (costly for ML-KEM: docs/performance.md) waits until first use.
         self._kem = kem
         self._raw = raw
         self._handle = handle

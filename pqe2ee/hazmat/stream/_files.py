@@ -29,9 +29,8 @@ __all__ = ["decrypt_file", "encrypt_file"]
 
 
 # Plaintext bytes read per thread per batch: large enough that each thread's C call
-# dwarfs the Python around it, small enough that memory stays flat.  1 MiB measured no
-# slower than 4 MiB for 1 GiB file to file (the page cache dominates) and keeps
-# `pqe2ee age encrypt` under 64 MiB peak (56 MiB, against 74 MiB with 4 MiB).
+# dwarfs the Python around it, small enough that memory stays flat (sizes compared in
+# docs/performance.md).
 _BATCH_PER_THREAD = 1024 * 1024
 
 

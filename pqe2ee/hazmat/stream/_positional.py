@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["ChunkFailed", "SourceChangedError", "run_middle"]
 
 # Chunks' worth of input each thread reads, ciphers and writes per batch (1 MiB: in the
-# L2 cache between the three steps; 4 MiB measured no faster).
+# L2 cache between the three steps; sizes compared in docs/performance.md).
 _BATCH_BYTES = 1024 * 1024
 # Below this much middle, the threads cost more than they save.
 _MIN_BYTES = 4 * 1024 * 1024

@@ -1,6 +1,6 @@
 """Print KEM keygen / encaps / decaps / parse medians as a Markdown table.
 
-    .venv/bin/python bench/kem_speed.py [--rounds N]
+    .venv/bin/python benchmarks/kem_speed.py [--rounds N]
 
 Every KEM on every backend that loads here, all interleaved in one run (set
 OQS_INSTALL_PATH to include liboqs), plus the same ML-KEM-768 and X25519 operations

@@ -1,8 +1,8 @@
 """STREAM speed and memory, measured in one run: prints a Markdown table of medians and ratios.
 
-    .venv/bin/python bench/stream_speed.py                 # 1 GiB in memory and on disk,
+    .venv/bin/python benchmarks/stream_speed.py            # 1 GiB in memory and on disk,
                                                            # 4 GiB for peak memory, age
-    .venv/bin/python bench/stream_speed.py --size 64M --big 256M --repeats 3   # a quick look
+    .venv/bin/python benchmarks/stream_speed.py --size 64M --big 256M --repeats 3   # a quick look
 
 What is compared (every figure the median of --repeats runs; ratios from this run only):
 - raw: one-shot AEAD of the same libcrypto through the core's single-chunk path

@@ -1,4 +1,4 @@
-"""pytest-benchmark micro-benchmarks of STREAM (`make bench`); big runs: bench/stream_speed.py.
+"""pytest-benchmark micro-benchmarks of STREAM (`make bench`); big runs: benchmarks/stream_speed.py.
 
 Inputs are 8 MiB so that one round is milliseconds; outputs go to reused buffers.
 """

@@ -1,6 +1,6 @@
 """Does sealing scale with threads?  Cache-sized vs DRAM-sized buffers, beside plain copying.
 
-    .venv/bin/python bench/stream_scaling.py [--repeats N]
+    .venv/bin/python benchmarks/stream_scaling.py [--repeats N]
 
 For each size, ``encrypt_into`` with 1 and with 2 threads (round-robin, medians), and a
 numpy copy of the same size on 1 and 2 threads (numpy releases the GIL): when copying

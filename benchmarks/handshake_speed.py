@@ -1,6 +1,6 @@
 """Handshakes and sessions, every mode and auth kind, against stdlib TLS 1.3, one run.
 
-    .venv/bin/python bench/handshake_speed.py [--n 200] [--bulk-mib 512]
+    .venv/bin/python benchmarks/handshake_speed.py [--n 200] [--bulk-mib 512]
 
 Prints Markdown: handshakes per second over loopback (server in a child process) and the
 ratio to TLS, CPU per handshake in memory against the sum of its primitive operations,

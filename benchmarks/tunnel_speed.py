@@ -1,7 +1,7 @@
 """Tunnel overhead, measured in one run: direct, through a plain relay pair, through the tunnel.
 
-    .venv/bin/python bench/tunnel_speed.py                  # 3 rounds, prints Markdown
-    .venv/bin/python bench/tunnel_speed.py --rounds 1 --quick
+    .venv/bin/python benchmarks/tunnel_speed.py             # 3 rounds, prints Markdown
+    .venv/bin/python benchmarks/tunnel_speed.py --rounds 1 --quick
 
 Three paths to the same service, each end in its own process (as two hosts would run it):
 
@@ -232,7 +232,7 @@ def main() -> int:
     med = {k: {m: statistics.median(v) for m, v in d.items()} for k, d in results.items()}
     print("\n".join(machine(load_at_start)))
     print(
-        f"- command: `python bench/tunnel_speed.py --rounds {args.rounds}"
+        f"- command: `python benchmarks/tunnel_speed.py --rounds {args.rounds}"
         f"{' --quick' if args.quick else ''}`; medians of {args.rounds} rounds\n"
     )
     print(

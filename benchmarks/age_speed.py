@@ -8,7 +8,7 @@ writes, so no run pays for another's write-back.  Reports the median wall time,
 throughput, the speed ratio (age time / pqe2ee time: above 1 means pqe2ee is faster)
 and each process's peak resident memory (``ru_maxrss`` from ``wait4``).
 
-    python bench/age_speed.py --size-mib 1024 --rounds 5
+    python benchmarks/age_speed.py --size-mib 1024 --rounds 5
 """
 
 from __future__ import annotations

@@ -1,1 +1,0 @@
-"""bench/ holds benchmarks only; `make bench` runs them, `make test` does not."""

@@ -1,0 +1,1 @@
+"""benchmarks/ holds benchmarks only; `make bench` runs them, `make test` does not."""
