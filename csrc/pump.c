@@ -24,15 +24,22 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "pump.h"
+#include "records.h"
+#include "stream.h"
 #include "internal/aead.h"
 #include "internal/records.h"
-#include "pump.h"
-#include "stream.h"
 
-#define IV_LEN 12
-#define MAX_RECORD ((size_t)1 << 16)
-#define MIN_BUFFER ((size_t)4096)
-#define MAX_BUFFER ((size_t)16 << 20)
+/* Short names for the sizes of stream.h, records.h and pump.h. */
+#define IV_LEN PQE2EE_AEAD_NONCE_SIZE
+#define TAG_LEN PQE2EE_AEAD_TAG_SIZE
+#define HEADER_LEN PQE2EE_RECORD_HEADER_SIZE
+#define OVERHEAD PQE2EE_RECORD_OVERHEAD
+#define MAX_RECORD ((size_t)PQE2EE_RECORD_MAX_PLAINTEXT)
+#define MIN_BUFFER ((size_t)PQE2EE_PUMP_BUFFER_MIN)
+#define MAX_BUFFER ((size_t)PQE2EE_PUMP_BUFFER_MAX)
+/* Room kept free in sess_out for the caller's records (close, key update, alert). */
+#define RESERVE ((size_t)4096)
 #define MIN_READ ((size_t)1024) /* do not read plaintext into less room than this */
 
 struct buf {
@@ -125,7 +132,7 @@ pqe2ee_pump *pqe2ee_pump_new(int cipher, size_t record_size, size_t max_frame,
     pqe2ee_pump *p;
     size_t sealed_max;
     if (pqe2ee_aead_cipher(cipher) == NULL || record_size == 0 || record_size > MAX_RECORD ||
-        max_frame < PQE2EE_RECORD_TAG + 1 || max_frame > MAX_RECORD + 256 ||
+        max_frame < PQE2EE_RECORD_MIN_FRAME || max_frame > PQE2EE_RECORD_MAX_FRAME ||
         buffer_size < MIN_BUFFER || buffer_size > MAX_BUFFER) {
         return NULL;
     }
@@ -137,10 +144,10 @@ pqe2ee_pump *pqe2ee_pump_new(int cipher, size_t record_size, size_t max_frame,
     p->record_size = record_size;
     p->max_frame = max_frame;
     /* a full stage of plaintext sealed, plus room for the caller's few control records */
-    sealed_max = buffer_size + (buffer_size / record_size + 1) * PQE2EE_RECORD_OVERHEAD;
+    sealed_max = buffer_size + (buffer_size / record_size + 1) * OVERHEAD;
     if (!buf_init(&p->stage, buffer_size, 1) ||
-        !buf_init(&p->sess_out, sealed_max + MIN_BUFFER, 0) ||
-        !buf_init(&p->sess_in, buffer_size + PQE2EE_RECORD_HEADER + max_frame, 0) ||
+        !buf_init(&p->sess_out, sealed_max + RESERVE, 0) ||
+        !buf_init(&p->sess_in, buffer_size + HEADER_LEN + max_frame, 0) ||
         !buf_init(&p->plain_out, buffer_size + max_frame, 1)) {
         pqe2ee_pump_free(p);
         return NULL;
@@ -262,27 +269,27 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
         size_t body, text;
         unsigned char *dst;
         int status;
-        if (frame[0] != PQE2EE_RECORD_TYPE) {
+        if (frame[0] != PQE2EE_RECORD_CT_ENCRYPTED) {
             /* after the handshake nothing else is valid: fail at this byte rather than
              * wait for a body that may never come */
             return fail(p, PQE2EE_PUMP_ERR_TYPE);
         }
-        if (used(in) < PQE2EE_RECORD_HEADER) {
+        if (used(in) < HEADER_LEN) {
             break; /* incomplete header */
         }
         body = ((size_t)frame[1] << 16) | ((size_t)frame[2] << 8) | frame[3];
-        if (body < PQE2EE_RECORD_TAG + 1 || body > p->max_frame) {
+        if (body < PQE2EE_RECORD_MIN_FRAME || body > p->max_frame) {
             return fail(p, PQE2EE_PUMP_ERR_LENGTH);
         }
-        if (used(in) - PQE2EE_RECORD_HEADER < body) {
+        if (used(in) - HEADER_LEN < body) {
             break; /* incomplete */
         }
         if (p->recv_seq >= p->recv_limit) {
-            p->control_len = PQE2EE_RECORD_HEADER + body; /* the caller judges the rest */
+            p->control_len = HEADER_LEN + body; /* the caller judges the rest */
             p->at_limit = 1;
             break;
         }
-        text = body - PQE2EE_RECORD_TAG;
+        text = body - TAG_LEN;
         if (buf_room(out, text) < text) {
             break; /* plain_out is full: backpressure */
         }
@@ -294,15 +301,15 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
         if (status != PQE2EE_STREAM_OK) {
             return fail(p, PQE2EE_PUMP_ERR_STATE);
         }
-        if (dst[text - 1] != PQE2EE_RECORD_TYPE) {
+        if (dst[text - 1] != PQE2EE_RECORD_INNER_DATA) {
             OPENSSL_cleanse(dst, text); /* the caller opens it again, with this seq */
-            p->control_len = PQE2EE_RECORD_HEADER + body;
+            p->control_len = HEADER_LEN + body;
             break;
         }
         OPENSSL_cleanse(dst + text - 1, 1);
         out->tail += text - 1;
         buf_grew(out);
-        buf_consume(in, PQE2EE_RECORD_HEADER + body);
+        buf_consume(in, HEADER_LEN + body);
         p->recv_seq += 1;
         r->opened_records += 1;
         r->opened_bytes += text - 1;
@@ -315,11 +322,12 @@ static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
     struct buf *st = &p->stage, *out = &p->sess_out;
     while (used(st) > 0) {
         size_t len = used(st) < p->record_size ? used(st) : p->record_size;
-        if (!pqe2ee_record_seal_one(p->seal_ctx, p->send_iv, p->send_seq, PQE2EE_RECORD_TYPE,
-                                    st->p + st->head, len, out->p + out->tail)) {
+        if (!pqe2ee_record_seal_one(p->seal_ctx, p->send_iv, p->send_seq,
+                                    PQE2EE_RECORD_INNER_DATA, st->p + st->head, len,
+                                    out->p + out->tail)) {
             return fail(p, PQE2EE_PUMP_ERR_STATE);
         }
-        out->tail += len + PQE2EE_RECORD_OVERHEAD;
+        out->tail += len + OVERHEAD;
         buf_grew(out);
         buf_consume(st, len);
         p->send_seq += 1;
@@ -333,12 +341,12 @@ static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
  * reserve), what the stage holds, and what the send limit still allows. */
 static size_t read_allowance(pqe2ee_pump *p) {
     size_t room = buf_room(&p->sess_out, p->sess_out.cap / 2), rs = p->record_size;
-    /* keep MIN_BUFFER free for the caller's records (close, key update, alert), which
+    /* keep RESERVE free for the caller's records (close, key update, alert), which
      * must fit even while the session's reader is not taking anything */
-    room = room > MIN_BUFFER ? room - MIN_BUFFER : 0;
-    size_t full = room / (rs + PQE2EE_RECORD_OVERHEAD);
-    size_t rest = room - full * (rs + PQE2EE_RECORD_OVERHEAD);
-    size_t n = full * rs + (rest > PQE2EE_RECORD_OVERHEAD ? rest - PQE2EE_RECORD_OVERHEAD : 0);
+    room = room > RESERVE ? room - RESERVE : 0;
+    size_t full = room / (rs + OVERHEAD);
+    size_t rest = room - full * (rs + OVERHEAD);
+    size_t n = full * rs + (rest > OVERHEAD ? rest - OVERHEAD : 0);
     unsigned long long records = p->send_limit - p->send_seq;
     if (records < (n + rs - 1) / rs) {
         n = (size_t)records * rs;
