@@ -33,12 +33,13 @@ def _aead(cipher: str, key: bytes | bytearray | memoryview) -> ChaCha20Poly1305 
 def seal_run(
     cipher: str,
     key: bytes | bytearray | memoryview,
+    src: memoryview,
+    dst: memoryview,
+    *,
     first_index: int,
     n_chunks: int,
     last_is_final: bool,
     chunk_size: int,
-    src: memoryview,
-    dst: memoryview,
 ) -> None:
     """Seal ``n_chunks`` consecutive chunks of ``src`` into ``dst`` (the C loop's contract)."""
     aead = _aead(cipher, key)
@@ -55,12 +56,13 @@ def seal_run(
 def open_run(
     cipher: str,
     key: bytes | bytearray | memoryview,
+    src: memoryview,
+    dst: memoryview,
+    *,
     first_index: int,
     n_chunks: int,
     last_is_final: bool,
     chunk_size: int,
-    src: memoryview,
-    dst: memoryview,
 ) -> int | None:
     """Open ``n_chunks`` chunks of ``src`` into ``dst``; the index of the first bad one or None."""
     aead = _aead(cipher, key)
