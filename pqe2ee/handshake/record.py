@@ -172,7 +172,7 @@ def plain_frame(ctype: int, payload: bytes) -> bytes:
 @dataclass(frozen=True, repr=False)
 class RecordState:
     """One direction's application-data record state, lent to a data path outside
-    Python (the C socket pump, :mod:`pqe2ee.io.splice`) by
+    Python (the C socket pump, :mod:`pqe2ee.io.socket_pump`) by
     :meth:`~pqe2ee.handshake.Connection.lend_records`.
 
     It holds a traffic key: its repr shows only the AEAD and the counters, and it should

@@ -10,7 +10,7 @@ Security properties (``csrc/pump.c``): a record that fails authentication or has
 impossible length stops the pump with all plaintext it held wiped, so no unauthenticated
 byte reaches the plaintext socket; keys live only in OpenSSL contexts, wiped with every
 buffer by :meth:`Pump.free` (or when the pump is collected).  The recipe over a
-:class:`~pqe2ee.handshake.Connection` is :class:`pqe2ee.io.splice.SocketPump`.
+:class:`~pqe2ee.handshake.Connection` is :class:`pqe2ee.io.socket_pump.SocketPump`.
 """
 
 from __future__ import annotations

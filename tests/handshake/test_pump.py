@@ -1,4 +1,4 @@
-"""The C socket pump (csrc/pump.c through pqe2ee.io.splice): bytes both ways, half-close,
+"""The C socket pump (csrc/pump.c through pqe2ee.io.socket_pump): bytes both ways, half-close,
 control records handed back to the Connection, the key-update limit, fail-closed opening,
 wake, idle and reset.  Runs under ASan/UBSan too (`make sanitize`)."""
 
@@ -29,7 +29,7 @@ from pqe2ee.handshake import record as rec
 from pqe2ee.hazmat import core
 from pqe2ee.hazmat import records as bulk
 from pqe2ee.hazmat.pump import Pump, PumpBuffer, PumpFlag, PumpResult, PumpStatus
-from pqe2ee.io.splice import Outcome, SideError, SocketPump
+from pqe2ee.io.socket_pump import Outcome, SideError, SocketPump
 from tests.handshake.util import identity, pair, run
 
 pytestmark = pytest.mark.skipif(not core.AVAILABLE, reason=core.ERROR)
