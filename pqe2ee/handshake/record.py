@@ -84,7 +84,7 @@ def _open_buffer(size: int) -> bytearray:
     """
     buf: bytearray | None = getattr(_thread_buffers, "buf", None)
     if buf is None or len(buf) < size:
-        buf = _thread_buffers.buf = bytearray(max(size, 1 << 16))
+        buf = _thread_buffers.buf = bytearray(max(size, MAX_PLAINTEXT))
     return buf
 
 

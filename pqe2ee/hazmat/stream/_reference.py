@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat.stream._format import (
+    DEFAULT_CHUNK_SIZE,
     TAG_SIZE,
     ciphertext_chunks,
     nonce,
@@ -81,7 +82,10 @@ def open_run(
 
 
 def encrypt(
-    key: bytes, plaintext: bytes, cipher: str = "chacha20-poly1305", chunk_size: int = 65536
+    key: bytes,
+    plaintext: bytes,
+    cipher: str = "chacha20-poly1305",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> bytes:
     """Seal a whole message, chunk by chunk: the oracle for :func:`pqe2ee.hazmat.stream.encrypt`."""
     aead = _aead(cipher, key)
@@ -93,7 +97,10 @@ def encrypt(
 
 
 def decrypt(
-    key: bytes, ciphertext: bytes, cipher: str = "chacha20-poly1305", chunk_size: int = 65536
+    key: bytes,
+    ciphertext: bytes,
+    cipher: str = "chacha20-poly1305",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> bytes:
     """Open a whole message: the oracle for :func:`pqe2ee.hazmat.stream.decrypt`.
 
