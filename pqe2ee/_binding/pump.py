@@ -7,7 +7,6 @@ blocks, with the GIL released, until the pump needs the caller.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from typing import Any
 
 from pqe2ee._binding._load import (
@@ -24,7 +23,6 @@ from pqe2ee.exceptions import InternalError
 __all__ = [
     "BUFFER_MAX",
     "BUFFER_MIN",
-    "PumpResult",
     "pump_constant",
     "pump_free",
     "pump_new",
@@ -46,33 +44,6 @@ _TAKE_PIECE = 1 << 16
 def pump_constant(name: str) -> int:
     """The value of ``PQE2EE_PUMP_<name>``: a status, a run flag or a buffer id."""
     return constant("PQE2EE_PUMP_" + name)
-
-
-@dataclass(frozen=True)
-class PumpResult:
-    """The figures of one :func:`pump_run` call (see ``struct pqe2ee_pump_result``)."""
-
-    status: int
-    os_error: int
-    side: int
-    plain_read: int
-    plain_written: int
-    session_read: int
-    session_written: int
-    sealed_records: int
-    opened_records: int
-    opened_bytes: int
-    send_seq: int
-    recv_seq: int
-    control_len: int
-    pending_plain: int
-    pending_session: int
-    buffered_session: int
-
-    @classmethod
-    def from_c(cls, raw: Any) -> PumpResult:
-        """Copy a ``struct pqe2ee_pump_result`` field by field."""
-        return cls(*(int(getattr(raw, f.name)) for f in fields(cls)))
 
 
 def pump_new(cipher: str, *, record_size: int, max_frame: int, buffer_size: int) -> Any:
@@ -147,13 +118,14 @@ def pump_take_all(pump: Any, which: int) -> bytes:
 
 def pump_run(
     pump: Any, *, plain_fd: int, session_fd: int, wake_fd: int, flags: int, timeout_ms: int
-) -> PumpResult:
+) -> dict[str, int]:
     """Pump until the core needs the caller (blocks; the GIL is released meanwhile).
 
+    :returns: the fields of ``struct pqe2ee_pump_result``, by name.
     :raises ValueError: a negative plain or session file descriptor.
     """
     if plain_fd < 0 or session_fd < 0:
         raise ValueError("the pump needs two open file descriptors")
     raw = ffi.new("struct pqe2ee_pump_result *")
     lib.pqe2ee_pump_run(pump, plain_fd, session_fd, wake_fd, flags, timeout_ms, raw)
-    return PumpResult.from_c(raw)
+    return {name: int(getattr(raw, name)) for name, _ in ffi.typeof(raw[0]).fields}

@@ -195,7 +195,7 @@ class Pump:
         :param wake_fd: a file descriptor (or -1) whose readability ends the call.
         :raises ValueError: a negative plaintext or session file descriptor.
         """
-        raw = _pump.pump_run(
+        figures = _pump.pump_run(
             self._live(),
             plain_fd=plain_fd,
             session_fd=session_fd,
@@ -203,9 +203,8 @@ class Pump:
             flags=int(flags),
             timeout_ms=timeout_ms,
         )
-        figures = dataclasses.asdict(raw)
-        figures["status"] = PumpStatus(raw.status)
-        return PumpResult(**figures)
+        status = PumpStatus(figures.pop("status"))
+        return PumpResult(status, **figures)
 
     def free(self) -> None:
         """Wipe every buffer and key and free the pump now (later calls raise ValueError)."""
