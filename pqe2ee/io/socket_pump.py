@@ -85,7 +85,7 @@ class SocketPump:
         self._plain, self._session = plain, session
         plain.setblocking(False)
         session.setblocking(False)
-        self._pump: Pump | None = Pump(
+        self._pump = Pump(
             conn.suite.aead,
             record_size=MAX_PLAINTEXT,
             max_frame=MAX_ENCRYPTED,
@@ -117,22 +117,17 @@ class SocketPump:
             self._read_session = False
         if unprocessed:
             # it arrived before anything the pump holds: put it in front
-            held = self._live().take_all(PumpBuffer.SESSION_IN)
+            held = self._pump.take_all(PumpBuffer.SESSION_IN)
             self._push(PumpBuffer.SESSION_IN, unprocessed + held)
-
-    def _live(self) -> Pump:
-        if self._pump is None:
-            raise ValueError("the socket pump was released")
-        return self._pump
 
     def _install(self, state: RecordState | None, *, sending: bool) -> None:
         if state is not None:
-            self._live().set_key(
+            self._pump.set_key(
                 sending=sending, key=state.key, iv=state.iv, seq=state.seq, limit=state.limit
             )
 
     def _push(self, buffer: PumpBuffer, data: bytes) -> None:
-        if data and not self._live().push(buffer, data):
+        if data and not self._pump.push(buffer, data):
             raise LocalProtocolError(f"the pump's {buffer.name.lower()} buffer is full")
 
     def _flags(self) -> PumpFlag:
@@ -158,7 +153,7 @@ class SocketPump:
         """
         timeout_ms = -1 if timeout is None else max(0, int(timeout * 1000))
         while True:
-            r = self._live().run(
+            r = self._pump.run(
                 plain_fd=self._plain.fileno(),
                 session_fd=self._session.fileno(),
                 flags=self._flags(),
@@ -210,7 +205,7 @@ class SocketPump:
         The connection must consume it (or fail): a record handed back unconsumed would
         come straight back here, a loop that neither polls nor makes progress.
         """
-        frame = self._live().take(PumpBuffer.SESSION_IN, length)
+        frame = self._pump.take(PumpBuffer.SESSION_IN, length)
         if len(frame) != length:
             raise InternalError("the socket pump handed back less than a whole record")
         self._conn.receive_data(frame)
@@ -221,7 +216,7 @@ class SocketPump:
     def _on_bad_type(self) -> None:
         """The pump stopped at a byte that cannot start an encrypted record: hand what it
         holds to the connection, which fails on it with the protocol's own error."""
-        held = self._live().take_all(PumpBuffer.SESSION_IN)
+        held = self._pump.take_all(PumpBuffer.SESSION_IN)
         self._conn.receive_data(held)
         self._drain_events()
         raise InternalError("the connection accepted bytes the socket pump refused")
@@ -252,6 +247,4 @@ class SocketPump:
 
     def release(self) -> None:
         """Wipe and free the pump's buffers and keys (the sockets stay open)."""
-        if self._pump is not None:
-            self._pump.free()
-            self._pump = None
+        self._pump.free()  # later calls raise ValueError
