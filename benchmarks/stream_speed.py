@@ -37,7 +37,8 @@ import cryptography
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from pqe2ee import _binding
-from pqe2ee.hazmat import stream
+from pqe2ee._binding import _load
+from pqe2ee.hazmat import core, stream
 from pqe2ee.hazmat.stream._format import check_threads, plaintext_chunks
 
 MiB = 1 << 20
@@ -68,7 +69,7 @@ def raw_one_shot(cipher: str, total: int, walk: bytes | None = None) -> Callable
     (cache-hot) buffer, or walking through ``walk`` into a matching output (the same
     memory traffic as STREAM over it)."""
     lib, ffi = _binding.lib, _binding.ffi
-    cid = _binding._cipher_id(cipher)
+    cid = _load.cipher_id(cipher)
     nonce = bytes(12)
     if walk is None:
         src, dst = ffi.from_buffer(os.urandom(MiB)), ffi.from_buffer(bytearray(MiB + 16))
@@ -362,7 +363,7 @@ def main() -> None:
     print(
         f"Machine: {platform.machine()} {_cpu()}, {os.cpu_count()} cores, "
         f"Linux {platform.release()}; Python {platform.python_version()}; "
-        f"core libcrypto: {_binding.libcrypto_version()}; cryptography "
+        f"core libcrypto: {core.libcrypto_version()}; cryptography "
         f"{cryptography.__version__} ({_cryptography_openssl()}); {_age_version()}"
     )
     print(f"Command: {' '.join([Path(sys.executable).name, *sys.argv])}")

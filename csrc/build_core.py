@@ -3,6 +3,8 @@
 Every ``csrc/*.h`` is fed to ``cdef`` and every ``csrc/*.c`` is compiled, so a new area
 of the core is one new header and one new source file (the PyNaCl layout).  The
 package version is stamped in so that ``pqe2ee._binding`` can refuse a stale build.
+The headers' integer ``#define``s and enum members become ``lib`` constants, which cffi
+checks against the compiled values; ``pqe2ee._binding`` reads every size from them.
 Extra flags (for example the sanitizer build) come from the usual CFLAGS/LDFLAGS.
 """
 

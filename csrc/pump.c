@@ -24,23 +24,24 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "internal/aead.h"
-#include "internal/records.h"
 #include "pump.h"
+#include "records.h"
 #include "stream.h"
+#include "internal/aead.h"
+#include "internal/buffer.h"
+#include "internal/records.h"
 
-#define IV_LEN 12
-#define MAX_RECORD ((size_t)1 << 16)
-#define MIN_BUFFER ((size_t)4096)
-#define MAX_BUFFER ((size_t)16 << 20)
+/* Short names for the sizes of stream.h, records.h and pump.h. */
+#define IV_LEN PQE2EE_AEAD_NONCE_SIZE
+#define TAG_LEN PQE2EE_AEAD_TAG_SIZE
+#define HEADER_LEN PQE2EE_RECORD_HEADER_SIZE
+#define OVERHEAD PQE2EE_RECORD_OVERHEAD
+#define MAX_RECORD ((size_t)PQE2EE_RECORD_MAX_PLAINTEXT)
+#define MIN_BUFFER ((size_t)PQE2EE_PUMP_BUFFER_MIN)
+#define MAX_BUFFER ((size_t)PQE2EE_PUMP_BUFFER_MAX)
+/* Room kept free in sess_out for the caller's records (close, key update, alert). */
+#define RESERVE ((size_t)4096)
 #define MIN_READ ((size_t)1024) /* do not read plaintext into less room than this */
-
-struct buf {
-    unsigned char *p;
-    size_t cap, head, tail; /* live bytes are p[head .. tail) */
-    size_t dirty;           /* p[0 .. dirty) has been written at some point */
-    int secret;             /* plaintext: wipe what leaves the live range */
-};
 
 struct pqe2ee_pump {
     int cipher;
@@ -48,71 +49,14 @@ struct pqe2ee_pump {
     EVP_CIPHER_CTX *seal_ctx, *open_ctx;
     unsigned char send_iv[IV_LEN], recv_iv[IV_LEN];
     unsigned long long send_seq, recv_seq, send_limit, recv_limit;
-    struct buf stage;     /* plaintext read, to be sealed at once */
-    struct buf sess_out;  /* sealed records to write */
-    struct buf sess_in;   /* session bytes to open */
-    struct buf plain_out; /* opened plaintext to write */
-    size_t control_len;   /* > 0: the frame at the front of sess_in is for the caller */
-    int at_limit;         /* ... because the receive limit is reached (not its type) */
+    struct pqe2ee_buf stage;     /* plaintext read, to be sealed at once */
+    struct pqe2ee_buf sess_out;  /* sealed records to write */
+    struct pqe2ee_buf sess_in;   /* session bytes to open */
+    struct pqe2ee_buf plain_out; /* opened plaintext to write */
+    size_t control_len; /* > 0: the frame at the front of sess_in is for the caller */
+    int at_limit;       /* ... because the receive limit is reached (not its type) */
     int plain_eof, session_eof, plain_shut, session_shut;
 };
-
-static size_t used(const struct buf *b) { return b->tail - b->head; }
-
-static int buf_init(struct buf *b, size_t cap, int secret) {
-    b->p = malloc(cap);
-    b->cap = cap;
-    b->head = b->tail = b->dirty = 0;
-    b->secret = secret;
-    return b->p != NULL;
-}
-
-/* Wipe every byte ever written (not the whole capacity: pages never touched stay
- * untouched, so a short connection does not fault in its full buffers to wipe them). */
-static void buf_wipe(struct buf *b) {
-    if (b->p != NULL && b->dirty > 0) {
-        OPENSSL_cleanse(b->p, b->dirty);
-    }
-    b->head = b->tail = b->dirty = 0;
-}
-
-static void buf_grew(struct buf *b) {
-    if (b->tail > b->dirty) {
-        b->dirty = b->tail;
-    }
-}
-
-static void buf_release(struct buf *b) {
-    buf_wipe(b);
-    free(b->p);
-    b->p = NULL;
-}
-
-/* Drop n bytes from the front; an emptied buffer starts over at 0. */
-static void buf_consume(struct buf *b, size_t n) {
-    if (b->secret) {
-        OPENSSL_cleanse(b->p + b->head, n);
-    }
-    b->head += n;
-    if (b->head == b->tail) {
-        b->head = b->tail = 0;
-    }
-}
-
-/* Room at the end, after moving the live bytes to the front when there is less than
- * want (and moving gains any). */
-static size_t buf_room(struct buf *b, size_t want) {
-    if (b->head > 0 && b->cap - b->tail < want) {
-        size_t n = used(b);
-        memmove(b->p, b->p + b->head, n);
-        if (b->secret) {
-            OPENSSL_cleanse(b->p + n, b->tail - n);
-        }
-        b->head = 0;
-        b->tail = n;
-    }
-    return b->cap - b->tail;
-}
 
 static long long now_ms(void) {
     struct timespec ts;
@@ -125,7 +69,7 @@ pqe2ee_pump *pqe2ee_pump_new(int cipher, size_t record_size, size_t max_frame,
     pqe2ee_pump *p;
     size_t sealed_max;
     if (pqe2ee_aead_cipher(cipher) == NULL || record_size == 0 || record_size > MAX_RECORD ||
-        max_frame < PQE2EE_RECORD_TAG + 1 || max_frame > MAX_RECORD + 256 ||
+        max_frame < PQE2EE_RECORD_MIN_FRAME || max_frame > PQE2EE_RECORD_MAX_FRAME ||
         buffer_size < MIN_BUFFER || buffer_size > MAX_BUFFER) {
         return NULL;
     }
@@ -137,11 +81,11 @@ pqe2ee_pump *pqe2ee_pump_new(int cipher, size_t record_size, size_t max_frame,
     p->record_size = record_size;
     p->max_frame = max_frame;
     /* a full stage of plaintext sealed, plus room for the caller's few control records */
-    sealed_max = buffer_size + (buffer_size / record_size + 1) * PQE2EE_RECORD_OVERHEAD;
-    if (!buf_init(&p->stage, buffer_size, 1) ||
-        !buf_init(&p->sess_out, sealed_max + MIN_BUFFER, 0) ||
-        !buf_init(&p->sess_in, buffer_size + PQE2EE_RECORD_HEADER + max_frame, 0) ||
-        !buf_init(&p->plain_out, buffer_size + max_frame, 1)) {
+    sealed_max = buffer_size + (buffer_size / record_size + 1) * OVERHEAD;
+    if (!pqe2ee_buf_init(&p->stage, buffer_size, 1) ||
+        !pqe2ee_buf_init(&p->sess_out, sealed_max + RESERVE, 0) ||
+        !pqe2ee_buf_init(&p->sess_in, buffer_size + HEADER_LEN + max_frame, 0) ||
+        !pqe2ee_buf_init(&p->plain_out, buffer_size + max_frame, 1)) {
         pqe2ee_pump_free(p);
         return NULL;
     }
@@ -154,10 +98,10 @@ void pqe2ee_pump_free(pqe2ee_pump *p) {
     }
     EVP_CIPHER_CTX_free(p->seal_ctx); /* clears the key schedule */
     EVP_CIPHER_CTX_free(p->open_ctx);
-    buf_release(&p->stage);
-    buf_release(&p->sess_out);
-    buf_release(&p->sess_in);
-    buf_release(&p->plain_out);
+    pqe2ee_buf_release(&p->stage);
+    pqe2ee_buf_release(&p->sess_out);
+    pqe2ee_buf_release(&p->sess_in);
+    pqe2ee_buf_release(&p->plain_out);
     OPENSSL_cleanse(p, sizeof *p);
     free(p);
 }
@@ -190,7 +134,7 @@ int pqe2ee_pump_set_key(pqe2ee_pump *p, int send, const unsigned char *key, size
     return PQE2EE_PUMP_DONE;
 }
 
-static struct buf *which_buf(pqe2ee_pump *p, int which) {
+static struct pqe2ee_buf *which_buf(pqe2ee_pump *p, int which) {
     switch (which) {
     case PQE2EE_PUMP_SESSION_IN:
         return &p->sess_in;
@@ -204,17 +148,17 @@ static struct buf *which_buf(pqe2ee_pump *p, int which) {
 }
 
 int pqe2ee_pump_push(pqe2ee_pump *p, int which, const unsigned char *data, size_t len) {
-    struct buf *b = p == NULL ? NULL : which_buf(p, which);
+    struct pqe2ee_buf *b = p == NULL ? NULL : which_buf(p, which);
     if (b == NULL || (len > 0 && data == NULL)) {
         return PQE2EE_PUMP_ERR_STATE;
     }
-    if (buf_room(b, len) < len) {
+    if (pqe2ee_buf_room(b, len) < len) {
         return PQE2EE_PUMP_ERR_FULL;
     }
     if (len > 0) {
         memcpy(b->p + b->tail, data, len);
         b->tail += len;
-        buf_grew(b);
+        pqe2ee_buf_grew(b);
     }
     if (which == PQE2EE_PUMP_SESSION_IN) {
         p->control_len = 0; /* look at the front frame again */
@@ -225,15 +169,15 @@ int pqe2ee_pump_push(pqe2ee_pump *p, int which, const unsigned char *data, size_
 
 int pqe2ee_pump_take(pqe2ee_pump *p, int which, unsigned char *out, size_t out_len,
                      size_t *taken) {
-    struct buf *b = p == NULL ? NULL : which_buf(p, which);
+    struct pqe2ee_buf *b = p == NULL ? NULL : which_buf(p, which);
     size_t n;
     if (b == NULL || taken == NULL || (out_len > 0 && out == NULL)) {
         return PQE2EE_PUMP_ERR_STATE;
     }
-    n = used(b) < out_len ? used(b) : out_len;
+    n = pqe2ee_buf_used(b) < out_len ? pqe2ee_buf_used(b) : out_len;
     if (n > 0) {
         memcpy(out, b->p + b->head, n);
-        buf_consume(b, n);
+        pqe2ee_buf_consume(b, n);
     }
     *taken = n;
     if (which == PQE2EE_PUMP_SESSION_IN) {
@@ -245,8 +189,8 @@ int pqe2ee_pump_take(pqe2ee_pump *p, int which, unsigned char *out, size_t out_l
 
 /* Fail closed: no plaintext of this session stays in the pump. */
 static int fail(pqe2ee_pump *p, int status) {
-    buf_wipe(&p->stage);
-    buf_wipe(&p->plain_out);
+    pqe2ee_buf_wipe(&p->stage);
+    pqe2ee_buf_wipe(&p->plain_out);
     return status;
 }
 
@@ -256,34 +200,34 @@ static int fail(pqe2ee_pump *p, int status) {
  * for the caller, so each return for one hands it at least one byte to consume: an
  * incomplete frame is waited for here, by poll(), never bounced back and forth. */
 static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
-    struct buf *in = &p->sess_in, *out = &p->plain_out;
-    while (p->control_len == 0 && used(in) > 0) {
+    struct pqe2ee_buf *in = &p->sess_in, *out = &p->plain_out;
+    while (p->control_len == 0 && pqe2ee_buf_used(in) > 0) {
         const unsigned char *frame = in->p + in->head;
         size_t body, text;
         unsigned char *dst;
         int status;
-        if (frame[0] != PQE2EE_RECORD_TYPE) {
+        if (frame[0] != PQE2EE_RECORD_CT_ENCRYPTED) {
             /* after the handshake nothing else is valid: fail at this byte rather than
              * wait for a body that may never come */
             return fail(p, PQE2EE_PUMP_ERR_TYPE);
         }
-        if (used(in) < PQE2EE_RECORD_HEADER) {
+        if (pqe2ee_buf_used(in) < HEADER_LEN) {
             break; /* incomplete header */
         }
         body = ((size_t)frame[1] << 16) | ((size_t)frame[2] << 8) | frame[3];
-        if (body < PQE2EE_RECORD_TAG + 1 || body > p->max_frame) {
+        if (body < PQE2EE_RECORD_MIN_FRAME || body > p->max_frame) {
             return fail(p, PQE2EE_PUMP_ERR_LENGTH);
         }
-        if (used(in) - PQE2EE_RECORD_HEADER < body) {
+        if (pqe2ee_buf_used(in) - HEADER_LEN < body) {
             break; /* incomplete */
         }
         if (p->recv_seq >= p->recv_limit) {
-            p->control_len = PQE2EE_RECORD_HEADER + body; /* the caller judges the rest */
+            p->control_len = HEADER_LEN + body; /* the caller judges the rest */
             p->at_limit = 1;
             break;
         }
-        text = body - PQE2EE_RECORD_TAG;
-        if (buf_room(out, text) < text) {
+        text = body - TAG_LEN;
+        if (pqe2ee_buf_room(out, text) < text) {
             break; /* plain_out is full: backpressure */
         }
         dst = out->p + out->tail;
@@ -294,15 +238,15 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
         if (status != PQE2EE_STREAM_OK) {
             return fail(p, PQE2EE_PUMP_ERR_STATE);
         }
-        if (dst[text - 1] != PQE2EE_RECORD_TYPE) {
+        if (dst[text - 1] != PQE2EE_RECORD_INNER_DATA) {
             OPENSSL_cleanse(dst, text); /* the caller opens it again, with this seq */
-            p->control_len = PQE2EE_RECORD_HEADER + body;
+            p->control_len = HEADER_LEN + body;
             break;
         }
         OPENSSL_cleanse(dst + text - 1, 1);
         out->tail += text - 1;
-        buf_grew(out);
-        buf_consume(in, PQE2EE_RECORD_HEADER + body);
+        pqe2ee_buf_grew(out);
+        pqe2ee_buf_consume(in, HEADER_LEN + body);
         p->recv_seq += 1;
         r->opened_records += 1;
         r->opened_bytes += text - 1;
@@ -312,16 +256,17 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
 
 /* Seal the staged plaintext into sess_out (room was checked before the read). */
 static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
-    struct buf *st = &p->stage, *out = &p->sess_out;
-    while (used(st) > 0) {
-        size_t len = used(st) < p->record_size ? used(st) : p->record_size;
-        if (!pqe2ee_record_seal_one(p->seal_ctx, p->send_iv, p->send_seq, PQE2EE_RECORD_TYPE,
-                                    st->p + st->head, len, out->p + out->tail)) {
+    struct pqe2ee_buf *st = &p->stage, *out = &p->sess_out;
+    while (pqe2ee_buf_used(st) > 0) {
+        size_t len = pqe2ee_buf_used(st) < p->record_size ? pqe2ee_buf_used(st) : p->record_size;
+        if (!pqe2ee_record_seal_one(p->seal_ctx, p->send_iv, p->send_seq,
+                                    PQE2EE_RECORD_INNER_DATA, st->p + st->head, len,
+                                    out->p + out->tail)) {
             return fail(p, PQE2EE_PUMP_ERR_STATE);
         }
-        out->tail += len + PQE2EE_RECORD_OVERHEAD;
-        buf_grew(out);
-        buf_consume(st, len);
+        out->tail += len + OVERHEAD;
+        pqe2ee_buf_grew(out);
+        pqe2ee_buf_consume(st, len);
         p->send_seq += 1;
         r->sealed_records += 1;
         r->plain_read += len;
@@ -332,63 +277,18 @@ static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
 /* How much plaintext may be read now: what sess_out can take once sealed (less the
  * reserve), what the stage holds, and what the send limit still allows. */
 static size_t read_allowance(pqe2ee_pump *p) {
-    size_t room = buf_room(&p->sess_out, p->sess_out.cap / 2), rs = p->record_size;
-    /* keep MIN_BUFFER free for the caller's records (close, key update, alert), which
+    size_t room = pqe2ee_buf_room(&p->sess_out, p->sess_out.cap / 2), rs = p->record_size;
+    /* keep RESERVE free for the caller's records (close, key update, alert), which
      * must fit even while the session's reader is not taking anything */
-    room = room > MIN_BUFFER ? room - MIN_BUFFER : 0;
-    size_t full = room / (rs + PQE2EE_RECORD_OVERHEAD);
-    size_t rest = room - full * (rs + PQE2EE_RECORD_OVERHEAD);
-    size_t n = full * rs + (rest > PQE2EE_RECORD_OVERHEAD ? rest - PQE2EE_RECORD_OVERHEAD : 0);
+    room = room > RESERVE ? room - RESERVE : 0;
+    size_t full = room / (rs + OVERHEAD);
+    size_t rest = room - full * (rs + OVERHEAD);
+    size_t n = full * rs + (rest > OVERHEAD ? rest - OVERHEAD : 0);
     unsigned long long records = p->send_limit - p->send_seq;
     if (records < (n + rs - 1) / rs) {
         n = (size_t)records * rs;
     }
     return n < p->stage.cap ? n : p->stage.cap;
-}
-
-/* Write what b holds to fd; 1 if bytes moved, 0 if none could, -1 on error. */
-static int flush(struct buf *b, int fd, unsigned long long *count, int *err) {
-    int moved = 0;
-    while (used(b) > 0) {
-        ssize_t n = send(fd, b->p + b->head, used(b), MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break;
-            }
-            *err = errno;
-            return -1;
-        }
-        buf_consume(b, (size_t)n);
-        *count += (unsigned long long)n;
-        moved = 1;
-    }
-    return moved;
-}
-
-/* Read into b (at most max bytes); 1 if bytes came, 0 if none yet, 2 at end of stream,
- * -1 on error. */
-static int fill(struct buf *b, size_t max, int fd, unsigned long long *count, int *err) {
-    ssize_t n;
-    do {
-        n = recv(fd, b->p + b->tail, max, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return 0;
-        }
-        *err = errno;
-        return -1;
-    }
-    if (n == 0) {
-        return 2;
-    }
-    b->tail += (size_t)n;
-    buf_grew(b);
-    *count += (unsigned long long)n;
-    return 1;
 }
 
 static int os_error(struct pqe2ee_pump_result *r, int side, int err) {
@@ -405,145 +305,216 @@ static int half_close(int fd, int *done) {
     return shutdown(fd, SHUT_WR) == 0 || errno == ENOTCONN ? 0 : errno;
 }
 
-static int pump_loop(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, int flags,
-                     int timeout_ms, struct pqe2ee_pump_result *r) {
-    int read_plain = (flags & PQE2EE_PUMP_READ_PLAIN) != 0;
-    int read_session = (flags & PQE2EE_PUMP_READ_SESSION) != 0;
-    long long last = now_ms();
+/* One pqe2ee_pump_run() call: its arguments, and what its loop carries from one step to
+ * the next.  Each step answers NEXT (go on to the next step), AGAIN (start the loop over)
+ * or a status for the caller. */
+struct run {
+    pqe2ee_pump *p;
+    struct pqe2ee_pump_result *r;
+    int plain_fd, session_fd, wake_fd, flags, timeout_ms;
+    int read_plain, read_session;
+    long long last;       /* when a byte last moved either way */
+    size_t allowance;     /* plaintext the next read may take (read_allowance) */
+    struct pollfd fds[3]; /* plain fd, session fd, wake fd */
+};
+
+enum { NEXT = -1, AGAIN = -2 };
+
+enum { SIDE_PLAIN = 0, SIDE_SESSION = 1, SIDE_POLL = 2 };
+
+/* Open what sess_in holds.  Nothing is opened once the caller stops reading the session
+ * (after the peer's close, a record is an error the caller's protocol code reports). */
+static int open_step(struct run *run) {
+    int status = run->read_session ? open_records(run->p, run->r) : PQE2EE_PUMP_DONE;
+    return status == PQE2EE_PUMP_DONE ? NEXT : status;
+}
+
+/* Write both outputs as far as the sockets take them. */
+static int write_step(struct run *run) {
+    pqe2ee_pump *p = run->p;
+    struct pqe2ee_pump_result *r = run->r;
+    int err = 0, moved = 0, n;
+    n = pqe2ee_buf_send(&p->plain_out, run->plain_fd, &r->plain_written, &err);
+    if (n < 0) {
+        return os_error(r, SIDE_PLAIN, err);
+    }
+    moved |= n;
+    n = pqe2ee_buf_send(&p->sess_out, run->session_fd, &r->session_written, &err);
+    if (n < 0) {
+        return os_error(r, SIDE_SESSION, err);
+    }
+    moved |= n;
+    if (moved) {
+        run->last = now_ms();
+    }
+    if (moved && run->read_session && pqe2ee_buf_used(&p->plain_out) == 0 &&
+        p->control_len == 0 && pqe2ee_buf_used(&p->sess_in) > 0) {
+        return AGAIN; /* room again: open what is waiting before deciding anything */
+    }
+    return NEXT;
+}
+
+/* Half-close each fd the caller asked for once its output is flushed. */
+static int shut_step(struct run *run) {
+    pqe2ee_pump *p = run->p;
+    int err;
+    if ((run->flags & PQE2EE_PUMP_SHUT_PLAIN) && pqe2ee_buf_used(&p->plain_out) == 0 &&
+        (err = half_close(run->plain_fd, &p->plain_shut)) != 0) {
+        return os_error(run->r, SIDE_PLAIN, err);
+    }
+    if ((run->flags & PQE2EE_PUMP_SHUT_SESSION) && pqe2ee_buf_used(&p->sess_out) == 0 &&
+        (err = half_close(run->session_fd, &p->session_shut)) != 0) {
+        return os_error(run->r, SIDE_SESSION, err);
+    }
+    return NEXT;
+}
+
+/* Whether the caller is needed now, and why. */
+static int decide_step(struct run *run) {
+    pqe2ee_pump *p = run->p;
+    size_t plain_pending = pqe2ee_buf_used(&p->plain_out);
+    if (p->control_len > 0 && plain_pending == 0) {
+        run->r->control_len = p->control_len;
+        return p->at_limit ? PQE2EE_PUMP_RECV_LIMIT : PQE2EE_PUMP_CONTROL;
+    }
+    if (run->read_plain && p->plain_eof) {
+        return PQE2EE_PUMP_PLAIN_EOF;
+    }
+    if (run->read_plain && p->send_seq >= p->send_limit) {
+        return PQE2EE_PUMP_SEND_LIMIT;
+    }
+    if (run->read_session && p->session_eof && p->control_len == 0 && plain_pending == 0) {
+        return PQE2EE_PUMP_SESSION_EOF; /* what is left cannot be a whole record */
+    }
+    if (plain_pending == 0 && pqe2ee_buf_used(&p->sess_out) == 0 &&
+        (!run->read_plain || p->plain_eof) && (!run->read_session || p->session_eof) &&
+        !(run->flags & PQE2EE_PUMP_SHUT_PLAIN && !p->plain_shut) &&
+        !(run->flags & PQE2EE_PUMP_SHUT_SESSION && !p->session_shut)) {
+        return PQE2EE_PUMP_DONE;
+    }
+    return NEXT;
+}
+
+/* What to wait for on each fd: input while there is room for it, output while there is
+ * some.  An fd with nothing asked is left out: a hung-up socket would wake poll forever. */
+static void want_events(struct run *run) {
+    pqe2ee_pump *p = run->p;
+    struct pollfd *plain = &run->fds[0], *session = &run->fds[1], *wake = &run->fds[2];
+    plain->fd = run->plain_fd;
+    plain->events = 0;
+    run->allowance = run->read_plain && !p->plain_eof ? read_allowance(p) : 0;
+    if (run->allowance >= MIN_READ ||
+        (run->allowance > 0 && pqe2ee_buf_used(&p->sess_out) == 0)) {
+        plain->events |= POLLIN;
+    }
+    if (pqe2ee_buf_used(&p->plain_out) > 0) {
+        plain->events |= POLLOUT;
+    }
+    session->fd = run->session_fd;
+    session->events = 0;
+    if (run->read_session && !p->session_eof &&
+        pqe2ee_buf_room(&p->sess_in, p->sess_in.cap / 2) > 0) {
+        session->events |= POLLIN;
+    }
+    if (pqe2ee_buf_used(&p->sess_out) > 0) {
+        session->events |= POLLOUT;
+    }
+    if (plain->events == 0) {
+        plain->fd = -1;
+    }
+    if (session->events == 0) {
+        session->fd = -1;
+    }
+    wake->fd = run->wake_fd;
+    wake->events = POLLIN;
+    plain->revents = session->revents = wake->revents = 0;
+}
+
+/* Wait for the events of want_events, at most until timeout_ms after the last move. */
+static int poll_step(struct run *run) {
+    int wait = -1, n;
+    want_events(run);
+    if (run->timeout_ms >= 0) {
+        long long left = run->last + run->timeout_ms - now_ms();
+        if (left <= 0) {
+            return PQE2EE_PUMP_TIMEOUT;
+        }
+        wait = left > 3600000 ? 3600000 : (int)left;
+    }
+    n = poll(run->fds, 3, wait);
+    if (n < 0) {
+        return errno == EINTR ? AGAIN : os_error(run->r, SIDE_POLL, errno);
+    }
+    if (run->fds[2].revents != 0) {
+        return PQE2EE_PUMP_WAKE;
+    }
+    return NEXT;
+}
+
+static int readable(const struct pollfd *fd) {
+    return fd->revents & (POLLIN | POLLHUP | POLLERR) && fd->events & POLLIN;
+}
+
+/* Read plaintext into the stage (no more than read_allowance said) and seal it. */
+static int read_plain_step(struct run *run) {
+    pqe2ee_pump *p = run->p;
+    unsigned long long staged = 0; /* plain_read counts bytes as they are sealed */
+    int err = 0, n, status;
+    if (!readable(&run->fds[0])) {
+        return NEXT;
+    }
+    n = pqe2ee_buf_recv(&p->stage, run->allowance, run->plain_fd, &staged, &err);
+    if (n < 0) {
+        return os_error(run->r, SIDE_PLAIN, err);
+    }
+    if (n == 2) {
+        p->plain_eof = 1;
+    }
+    status = seal_stage(p, run->r);
+    if (status != PQE2EE_PUMP_DONE) {
+        return status;
+    }
+    if (n > 0) {
+        run->last = now_ms();
+    }
+    return NEXT;
+}
+
+/* Read session bytes into sess_in (opened by the next open_step). */
+static int read_session_step(struct run *run) {
+    pqe2ee_pump *p = run->p;
+    struct pqe2ee_buf *in = &p->sess_in;
+    int err = 0, n;
+    if (!readable(&run->fds[1])) {
+        return NEXT;
+    }
+    n = pqe2ee_buf_recv(in, in->cap - in->tail, run->session_fd, &run->r->session_read, &err);
+    if (n < 0) {
+        return os_error(run->r, SIDE_SESSION, err);
+    }
+    if (n == 2) {
+        p->session_eof = 1;
+    }
+    if (n > 0) {
+        run->last = now_ms();
+    }
+    return NEXT;
+}
+
+/* The loop of pqe2ee_pump_run: open, write, half-close, decide, wait, read, until a
+ * step has a status for the caller. */
+static int pump_loop(struct run *run) {
+    static int (*const steps[])(struct run *) = {
+        open_step, write_step, shut_step, decide_step, poll_step, read_plain_step,
+        read_session_step,
+    };
     for (;;) {
-        struct pollfd fds[3];
-        int err = 0, moved = 0, n, status;
-        size_t allowance = 0;
-
-        /* nothing is opened once the caller stops reading the session (after the
-         * peer's close, a record is an error the caller's protocol code reports) */
-        status = read_session ? open_records(p, r) : PQE2EE_PUMP_DONE;
-        if (status != PQE2EE_PUMP_DONE) {
+        int status = NEXT;
+        for (size_t i = 0; status == NEXT && i < sizeof steps / sizeof steps[0]; i++) {
+            status = steps[i](run);
+        }
+        if (status != NEXT && status != AGAIN) {
             return status;
-        }
-        n = flush(&p->plain_out, plain_fd, &r->plain_written, &err);
-        if (n < 0) {
-            return os_error(r, 0, err);
-        }
-        moved |= n;
-        n = flush(&p->sess_out, session_fd, &r->session_written, &err);
-        if (n < 0) {
-            return os_error(r, 1, err);
-        }
-        moved |= n;
-        if (moved) {
-            last = now_ms();
-        }
-        if (moved && read_session && used(&p->plain_out) == 0 && p->control_len == 0 &&
-            used(&p->sess_in) > 0) {
-            continue; /* room again: open what is waiting before deciding anything */
-        }
-        if ((flags & PQE2EE_PUMP_SHUT_PLAIN) && used(&p->plain_out) == 0 &&
-            (err = half_close(plain_fd, &p->plain_shut)) != 0) {
-            return os_error(r, 0, err);
-        }
-        if ((flags & PQE2EE_PUMP_SHUT_SESSION) && used(&p->sess_out) == 0 &&
-            (err = half_close(session_fd, &p->session_shut)) != 0) {
-            return os_error(r, 1, err);
-        }
-
-        if (p->control_len > 0 && used(&p->plain_out) == 0) {
-            r->control_len = p->control_len;
-            return p->at_limit ? PQE2EE_PUMP_RECV_LIMIT : PQE2EE_PUMP_CONTROL;
-        }
-        if (read_plain && p->plain_eof) {
-            return PQE2EE_PUMP_PLAIN_EOF;
-        }
-        if (read_plain && p->send_seq >= p->send_limit) {
-            return PQE2EE_PUMP_SEND_LIMIT;
-        }
-        if (read_session && p->session_eof && p->control_len == 0 && used(&p->plain_out) == 0) {
-            return PQE2EE_PUMP_SESSION_EOF; /* what is left cannot be a whole record */
-        }
-        if (used(&p->plain_out) == 0 && used(&p->sess_out) == 0 &&
-            (!read_plain || p->plain_eof) && (!read_session || p->session_eof) &&
-            !(flags & PQE2EE_PUMP_SHUT_PLAIN && !p->plain_shut) &&
-            !(flags & PQE2EE_PUMP_SHUT_SESSION && !p->session_shut)) {
-            return PQE2EE_PUMP_DONE;
-        }
-
-        fds[0].fd = plain_fd;
-        fds[0].events = 0;
-        allowance = read_plain && !p->plain_eof ? read_allowance(p) : 0;
-        if (allowance >= MIN_READ || (allowance > 0 && used(&p->sess_out) == 0)) {
-            fds[0].events |= POLLIN;
-        }
-        if (used(&p->plain_out) > 0) {
-            fds[0].events |= POLLOUT;
-        }
-        fds[1].fd = session_fd;
-        fds[1].events = 0;
-        if (read_session && !p->session_eof && buf_room(&p->sess_in, p->sess_in.cap / 2) > 0) {
-            fds[1].events |= POLLIN;
-        }
-        if (used(&p->sess_out) > 0) {
-            fds[1].events |= POLLOUT;
-        }
-        /* an fd with nothing asked is left out: a hung-up socket would wake poll forever */
-        if (fds[0].events == 0) {
-            fds[0].fd = -1;
-        }
-        if (fds[1].events == 0) {
-            fds[1].fd = -1;
-        }
-        fds[2].fd = wake_fd;
-        fds[2].events = POLLIN;
-        fds[0].revents = fds[1].revents = fds[2].revents = 0;
-
-        {
-            int wait = -1;
-            if (timeout_ms >= 0) {
-                long long left = last + timeout_ms - now_ms();
-                if (left <= 0) {
-                    return PQE2EE_PUMP_TIMEOUT;
-                }
-                wait = left > 3600000 ? 3600000 : (int)left;
-            }
-            n = poll(fds, 3, wait);
-        }
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return os_error(r, 2, errno);
-        }
-        if (fds[2].revents != 0) {
-            return PQE2EE_PUMP_WAKE;
-        }
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR) && fds[0].events & POLLIN) {
-            unsigned long long staged = 0; /* plain_read counts bytes as they are sealed */
-            n = fill(&p->stage, allowance, plain_fd, &staged, &err);
-            if (n < 0) {
-                return os_error(r, 0, err);
-            }
-            if (n == 2) {
-                p->plain_eof = 1;
-            }
-            status = seal_stage(p, r);
-            if (status != PQE2EE_PUMP_DONE) {
-                return status;
-            }
-            if (n > 0) {
-                last = now_ms();
-            }
-        }
-        if (fds[1].revents & (POLLIN | POLLHUP | POLLERR) && fds[1].events & POLLIN) {
-            n = fill(&p->sess_in, p->sess_in.cap - p->sess_in.tail, session_fd, &r->session_read,
-                     &err);
-            if (n < 0) {
-                return os_error(r, 1, err);
-            }
-            if (n == 2) {
-                p->session_eof = 1;
-            }
-            if (n > 0) {
-                last = now_ms();
-            }
         }
     }
 }
@@ -560,15 +531,27 @@ int pqe2ee_pump_run(pqe2ee_pump *p, int plain_fd, int session_fd, int wake_fd, i
         ((flags & PQE2EE_PUMP_READ_SESSION) && p->open_ctx == NULL)) {
         status = PQE2EE_PUMP_ERR_STATE;
     } else {
-        status = pump_loop(p, plain_fd, session_fd, wake_fd, flags, timeout_ms, r);
+        struct run run = {
+            .p = p,
+            .r = r,
+            .plain_fd = plain_fd,
+            .session_fd = session_fd,
+            .wake_fd = wake_fd,
+            .flags = flags,
+            .timeout_ms = timeout_ms,
+            .read_plain = (flags & PQE2EE_PUMP_READ_PLAIN) != 0,
+            .read_session = (flags & PQE2EE_PUMP_READ_SESSION) != 0,
+            .last = now_ms(),
+        };
+        status = pump_loop(&run);
     }
     r->status = status;
     if (p != NULL) {
         r->send_seq = p->send_seq;
         r->recv_seq = p->recv_seq;
-        r->pending_plain = used(&p->plain_out);
-        r->pending_session = used(&p->sess_out);
-        r->buffered_session = used(&p->sess_in);
+        r->pending_plain = pqe2ee_buf_used(&p->plain_out);
+        r->pending_session = pqe2ee_buf_used(&p->sess_out);
+        r->buffered_session = pqe2ee_buf_used(&p->sess_in);
     }
     return status;
 }

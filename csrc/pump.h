@@ -1,6 +1,6 @@
 /* pqe2ee compiled core: the session data path between two sockets (docs/tunnel.md,
- * "The data path").  Read by cffi's cdef: plain declarations only.  Cipher ids are the
- * PQE2EE_STREAM_* ones of stream.h; the record format is the one of records.h
+ * "The data path").  Read by cffi's cdef: plain declarations and integer #defines only.
+ * Cipher ids are the PQE2EE_STREAM_* ones of stream.h; the record format is the one of records.h
  * (docs/protocol.md §7).
  *
  * A pump holds, for one established session, the application-data keys of both
@@ -12,6 +12,10 @@
  * a status means, handles every record that is not application data, and rekeys. */
 
 typedef struct pqe2ee_pump pqe2ee_pump;
+
+/* Bounds of pqe2ee_pump_new's buffer_size. */
+#define PQE2EE_PUMP_BUFFER_MIN 4096
+#define PQE2EE_PUMP_BUFFER_MAX 16777216 /* 16 MiB */
 
 enum pqe2ee_pump_status {
     PQE2EE_PUMP_DONE = 0,        /* no direction left to read and every output flushed */
@@ -28,7 +32,7 @@ enum pqe2ee_pump_status {
     PQE2EE_PUMP_WAKE = 7,        /* the wake fd became readable (not drained) */
     PQE2EE_PUMP_ERR_OS = 8,      /* a read, write or poll failed: os_error, side */
     PQE2EE_PUMP_ERR_TAG = 9,     /* a record failed authentication (plaintext wiped) */
-    PQE2EE_PUMP_ERR_LENGTH = 10, /* a record length outside 17 .. max_frame (wiped) */
+    PQE2EE_PUMP_ERR_LENGTH = 10, /* a record length outside MIN_FRAME .. max_frame (wiped) */
     PQE2EE_PUMP_ERR_STATE = 11,  /* bad arguments, a missing key, or OpenSSL failed */
     PQE2EE_PUMP_ERR_FULL = 12,   /* pqe2ee_pump_push: no room for the bytes */
     PQE2EE_PUMP_ERR_TYPE = 13    /* the next session byte does not start an encrypted
@@ -73,9 +77,10 @@ struct pqe2ee_pump_result {
     size_t buffered_session;           /* bytes in SESSION_IN */
 };
 
-/* A pump for cipher, sealing records of record_size content bytes (<= 65536) and
- * accepting frames of at most max_frame payload bytes; buffer_size bounds each buffer
- * (4096 .. 16 MiB).  NULL on bad arguments or no memory. */
+/* A pump for cipher, sealing records of record_size content bytes (1 ..
+ * PQE2EE_RECORD_MAX_PLAINTEXT) and accepting frames of at most max_frame payload bytes
+ * (PQE2EE_RECORD_MIN_FRAME .. PQE2EE_RECORD_MAX_FRAME); buffer_size bounds each buffer
+ * (PQE2EE_PUMP_BUFFER_MIN .. _MAX).  NULL on bad arguments or no memory. */
 pqe2ee_pump *pqe2ee_pump_new(int cipher, size_t record_size, size_t max_frame,
                              size_t buffer_size);
 

@@ -9,18 +9,25 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "internal/aead.h"
-#include "internal/records.h"
 #include "records.h"
 #include "stream.h"
+#include "internal/aead.h"
+#include "internal/records.h"
 
-#define IV_LEN 12
-#define TAG_LEN 16
-#define HEADER_LEN 4
-#define CT_ENCRYPTED 0x17
-#define INNER_DATA 0x17
-#define MAX_RECORD ((size_t)1 << 16)
-#define OVERHEAD (HEADER_LEN + 1 + TAG_LEN)
+/* Short names for the sizes of stream.h and records.h. */
+#define IV_LEN PQE2EE_AEAD_NONCE_SIZE
+#define TAG_LEN PQE2EE_AEAD_TAG_SIZE
+#define HEADER_LEN PQE2EE_RECORD_HEADER_SIZE
+#define CT_ENCRYPTED PQE2EE_RECORD_CT_ENCRYPTED
+#define INNER_DATA PQE2EE_RECORD_INNER_DATA
+#define MAX_RECORD ((size_t)PQE2EE_RECORD_MAX_PLAINTEXT)
+#define OVERHEAD PQE2EE_RECORD_OVERHEAD
+
+/* records.h states its sizes as plain numbers (cffi's cdef reads them); hold them to the
+ * format they describe. */
+_Static_assert(PQE2EE_RECORD_OVERHEAD == HEADER_LEN + 1 + TAG_LEN, "header, type, tag");
+_Static_assert(PQE2EE_RECORD_MIN_FRAME == 1 + TAG_LEN, "inner type and tag");
+_Static_assert(PQE2EE_RECORD_MAX_FRAME == PQE2EE_RECORD_MAX_PLAINTEXT + 256, "2^16 + 256");
 
 static void record_nonce(const unsigned char *iv, unsigned long long seq,
                          unsigned char nonce[IV_LEN]) {
@@ -152,7 +159,7 @@ int pqe2ee_records_open(int cipher, const unsigned char *key, size_t key_len,
             break;
         }
         body = ((size_t)frame[1] << 16) | ((size_t)frame[2] << 8) | frame[3];
-        if (body < 1 + TAG_LEN || body > max_frame) {
+        if (body < PQE2EE_RECORD_MIN_FRAME || body > max_frame) {
             status = PQE2EE_STREAM_ERR_LENGTH;
             break;
         }

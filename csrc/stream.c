@@ -14,10 +14,12 @@
 #include "stream.h"
 #include "internal/aead.h"
 
-#define KEY_LEN 32
-#define TAG_LEN 16
-#define NONCE_LEN 12
-#define COUNTER_LEN 11
+/* Short names for the sizes of stream.h. */
+#define KEY_LEN PQE2EE_AEAD_KEY_SIZE
+#define TAG_LEN PQE2EE_AEAD_TAG_SIZE
+#define NONCE_LEN PQE2EE_AEAD_NONCE_SIZE
+#define COUNTER_LEN PQE2EE_STREAM_COUNTER_SIZE
+_Static_assert(COUNTER_LEN + 1 == NONCE_LEN, "the nonce is counter || final flag");
 /* EVP_*Update take an int length: feed larger buffers in pieces of this size. */
 #define PIECE ((size_t)1 << 30)
 

@@ -1,5 +1,6 @@
 /* pqe2ee compiled core: bulk AEAD for the STREAM payload format (age spec, "Payload";
- * C2SP STREAM) over OpenSSL EVP.  Read by cffi's cdef: plain declarations only.
+ * C2SP STREAM) over OpenSSL EVP.  Read by cffi's cdef: plain declarations and integer
+ * #defines only (pqe2ee._binding reads every size from here rather than restating it).
  *
  * Layout of a stream: chunk i is sealed with the 12-byte nonce
  *     counter(i) as 11 bytes big-endian || flag (0x01 on the last chunk, else 0x00)
@@ -9,6 +10,13 @@
  * consistent, run whole loops of chunks, and answer with a status code.  Input and output
  * buffers must not overlap.  Keys are 32 bytes; the counter is passed as 11 big-endian
  * bytes so the full 88-bit range is reachable. */
+
+/* Sizes of both AEADs (RFC 8439 §2.8, NIST SP 800-38D) and of the STREAM counter.  The
+ * record layer and the pump use the same key, nonce (their IV) and tag sizes. */
+#define PQE2EE_AEAD_KEY_SIZE 32
+#define PQE2EE_AEAD_NONCE_SIZE 12
+#define PQE2EE_AEAD_TAG_SIZE 16
+#define PQE2EE_STREAM_COUNTER_SIZE 11 /* the nonce is counter || final flag */
 
 enum pqe2ee_stream_status {
     PQE2EE_STREAM_OK = 0,

@@ -173,13 +173,14 @@ def test_counter_reaches_its_last_value_but_never_wraps(cipher: str) -> None:
     last = MAX_CHUNKS - 1
     # The last two usable indices seal, and match the reference's nonces.
     out = bytearray(2 * (cs + 16))
+    run = {"n_chunks": 2, "last_is_final": True, "chunk_size": cs}
     _engine.seal_chunks(
-        cipher, memoryview(KEY), last - 1, 2, True, cs, memoryview(PT[: 2 * cs]),
-        memoryview(out), 1,
+        cipher, memoryview(KEY), memoryview(PT[: 2 * cs]), memoryview(out),
+        first_index=last - 1, threads=1, **run,
     )  # fmt: skip
     ref = bytearray(len(out))
-    _reference.seal_run(cipher, KEY, last - 1, 2, True, cs, memoryview(PT[: 2 * cs]),
-                        memoryview(ref))  # fmt: skip
+    _reference.seal_run(cipher, KEY, memoryview(PT[: 2 * cs]), memoryview(ref),
+                        first_index=last - 1, **run)  # fmt: skip
     assert out == ref
     assert (
         stream.decrypt_chunk(KEY, out[cs + 16 :], last, cipher=cipher, chunk_size=cs)
@@ -188,8 +189,8 @@ def test_counter_reaches_its_last_value_but_never_wraps(cipher: str) -> None:
     # One more would need counter 2**88: refused, not wrapped to 0.
     with pytest.raises(ValueError, match="88-bit STREAM chunk counter would wrap"):
         _engine.seal_chunks(
-            cipher, memoryview(KEY), last, 2, True, cs, memoryview(PT[: 2 * cs]),
-            memoryview(bytearray(len(out))), 1,
+            cipher, memoryview(KEY), memoryview(PT[: 2 * cs]), memoryview(bytearray(len(out))),
+            first_index=last, threads=1, **run,
         )  # fmt: skip
 
 

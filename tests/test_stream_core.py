@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from pqe2ee import _binding
+from pqe2ee._binding import _load
+from pqe2ee._binding import stream as core_stream
 from pqe2ee.exceptions import InternalError, InvalidTag, UnsupportedAlgorithm
 from pqe2ee.hazmat.stream import _reference
 
@@ -97,7 +99,7 @@ def test_open_reports_the_first_bad_chunk_and_wipes_it() -> None:
 
 
 def test_single_chunk_open_wipes_on_failure() -> None:
-    sealed = bytearray(_binding.aead_seal("aes-256-gcm", KEY, bytes(12), b"ad", PT))
+    sealed = bytearray(core_stream.stream_seal_one("aes-256-gcm", KEY, bytes(12), b"ad", PT))
     sealed[0] ^= 1
     out = bytearray(b"\xaa" * len(PT))
     status = lib.pqe2ee_stream_open_one(
@@ -109,7 +111,7 @@ def test_single_chunk_open_wipes_on_failure() -> None:
 
 
 def test_status_codes_become_exceptions() -> None:
-    _binding._raise_for_status(lib.PQE2EE_STREAM_OK, "x")
+    _load.raise_for_status(lib.PQE2EE_STREAM_OK, "x")
     for status, exc in [
         (lib.PQE2EE_STREAM_ERR_TAG, InvalidTag),
         (lib.PQE2EE_STREAM_ERR_COUNTER, ValueError),
@@ -118,21 +120,22 @@ def test_status_codes_become_exceptions() -> None:
         (lib.PQE2EE_STREAM_ERR_OPENSSL, InternalError),
     ]:
         with pytest.raises(exc):
-            _binding._raise_for_status(status, "x")
+            _load.raise_for_status(status, "x")
 
 
 def test_binding_checks_lengths_before_calling() -> None:
     src, dst = memoryview(PT), memoryview(bytearray(len(PT) + 48))
+    run = {"last_is_final": True, "chunk_size": 100}
     with pytest.raises(ValueError, match="key must be 32 bytes"):
-        _binding.stream_seal("chacha20-poly1305", KEY[:16], ZERO, 3, True, 100, src, dst)
+        core_stream.stream_seal("chacha20-poly1305", KEY[:16], ZERO, src, dst, n_chunks=3, **run)
     with pytest.raises(ValueError, match="do not make 2 chunks"):
-        _binding.stream_seal("chacha20-poly1305", KEY, ZERO, 2, True, 100, src, dst)
+        core_stream.stream_seal("chacha20-poly1305", KEY, ZERO, src, dst, n_chunks=2, **run)
     with pytest.raises(ValueError, match="buffer lengths do not match"):
-        _binding.stream_seal("chacha20-poly1305", KEY, ZERO, 3, True, 100, src, dst[:-1])
+        core_stream.stream_seal("chacha20-poly1305", KEY, ZERO, src, dst[:-1], n_chunks=3, **run)
     with pytest.raises(ValueError, match="unknown cipher"):
-        _binding.aead_seal("chacha20", KEY, bytes(12), b"", b"")
+        core_stream.stream_seal_one("chacha20", KEY, bytes(12), b"", b"")
     with pytest.raises(InvalidTag):
-        _binding.aead_open("chacha20-poly1305", KEY, bytes(12), b"", bytes(15))
+        core_stream.stream_open_one("chacha20-poly1305", KEY, bytes(12), b"", bytes(15))
 
 
 def test_sanitizer_run_loads_the_sanitizer_build() -> None:

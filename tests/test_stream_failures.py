@@ -12,9 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pqe2ee import _binding
 from pqe2ee.exceptions import InternalError, InvalidTag
-from pqe2ee.hazmat import stream
+from pqe2ee.hazmat import core, stream
 from pqe2ee.hazmat.stream import _engine, _reference
 from pqe2ee.hazmat.stream._format import nonce
 
@@ -170,7 +169,7 @@ def test_wrong_cipher(cipher: str, pt: bytes) -> None:
 def _hand_sealed(cipher: str, pieces: list[tuple[bytes, bool]]) -> bytes:
     """A stream built chunk by chunk with the single-chunk AEAD: any flags, any sizes."""
     return b"".join(
-        bytes(_binding.aead_seal(cipher, KEY, nonce(i, final), b"", piece))
+        bytes(core.seal_one(cipher, KEY, nonce(i, final), b"", piece))
         for i, (piece, final) in enumerate(pieces)
     )
 
@@ -221,14 +220,15 @@ def test_failed_open_wipes_the_output(cipher: str) -> None:
     out = bytearray(b"\xaa" * len(pt))
     with pytest.raises(InvalidTag):
         _engine.open_chunks(
-            cipher, memoryview(KEY), 0, len(_chunks(bytes(ct))), True, CS, memoryview(ct),
-            memoryview(out), 2,
+            cipher, memoryview(KEY), memoryview(ct), memoryview(out),
+            first_index=0, n_chunks=len(_chunks(bytes(ct))), last_is_final=True,
+            chunk_size=CS, threads=2,
         )  # fmt: skip
     assert out == bytes(len(out))
 
 
 def test_an_internal_error_wipes_the_output_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    def half_done(*args: object) -> None:
+    def half_done(*args: object, **run: object) -> None:
         dst = args[-1]
         assert isinstance(dst, memoryview)
         dst[:] = b"\xaa" * len(dst)  # plaintext already written ...

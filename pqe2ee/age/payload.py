@@ -24,10 +24,10 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from pqe2ee import _binding
 from pqe2ee._fileio import read_full
 from pqe2ee.exceptions import AgeHeaderError, AgePayloadError, InvalidTag
 from pqe2ee.hazmat import stream
+from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.kdf import hkdf
 from pqe2ee.hazmat.stream._positional import ChunkFailed, run_middle
 
@@ -97,7 +97,7 @@ def _decrypt_middle(dec: stream.Decryptor, key: bytes, src: BinaryIO, dst: Binar
         return run_middle(dec, src, dst, seal=False)
     except ChunkFailed as exc:  # src is a regular file, still where the payload starts
         chunk = os.pread(src.fileno(), _CT_CHUNK, src.tell() + exc.index * _CT_CHUNK)
-        _binding.cleanse(_open_as_final(key, chunk, exc.index))  # into a file deleted anyway
+        cleanse(_open_as_final(key, chunk, exc.index))  # into a file deleted anyway
         raise AgePayloadError(_AFTER_FINAL) from None
 
 

@@ -48,8 +48,8 @@ def _cpu_model() -> str:
 
 def machine_info() -> dict[str, Any]:
     """CPU, cores, OS, Python, OpenSSL and backend versions: who measured what."""
-    from pqe2ee import _binding
     from pqe2ee.backends import backend_status
+    from pqe2ee.hazmat import core
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {
@@ -60,7 +60,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "pqe2ee": __version__,
         "backends": backend_status(),
-        "c_core_libcrypto": _binding.libcrypto_version(),
+        "c_core_libcrypto": core.libcrypto_version(),
         "load_average_at_start": load,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }

@@ -74,16 +74,16 @@ def _cmd_kem_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_info(args: argparse.Namespace, console: Console) -> int:
-    from pqe2ee import _binding
     from pqe2ee.backends import backend_status
+    from pqe2ee.hazmat import core
 
     console.print(f"pqe2ee {__version__}")
     for name, status in backend_status().items():
         console.print(f"  backend {name}: {status}")
-    if _binding.CORE_AVAILABLE:
-        console.print(f"  C core: built, libcrypto {_binding.libcrypto_version()}")
+    if core.AVAILABLE:
+        console.print(f"  C core: built, libcrypto {core.libcrypto_version()}")
     else:
-        console.print(f"  C core: [red]unavailable[/]: {_binding.CORE_ERROR}")
+        console.print(f"  C core: [red]unavailable[/]: {core.ERROR}")
     return 0
 
 

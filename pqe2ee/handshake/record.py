@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
 
-from pqe2ee import _binding
 from pqe2ee.handshake.keyschedule import traffic_key_iv, update_secret
+from pqe2ee.hazmat import records as _bulk
 from pqe2ee.hazmat.aead import by_name
 
 __all__ = [
@@ -38,18 +38,21 @@ __all__ = [
 
 CT_ALERT = 0x15
 CT_HANDSHAKE = 0x16
-CT_ENCRYPTED = 0x17
+CT_ENCRYPTED = _bulk.CT_ENCRYPTED  # 0x17, as the C core defines it
 
 INNER_CLOSE = 0x01
 INNER_ALERT = 0x15
 INNER_HANDSHAKE = 0x16
-INNER_DATA = 0x17
+INNER_DATA = _bulk.INNER_DATA  # 0x17
 INNER_KEY_UPDATE = 0x18
 INNER_TYPES = frozenset({INNER_CLOSE, INNER_ALERT, INNER_HANDSHAKE, INNER_DATA, INNER_KEY_UPDATE})
 
-MAX_PLAINTEXT = 1 << 16
-TAG = 16
-MAX_ENCRYPTED = MAX_PLAINTEXT + 256
+#: Content bytes of one record (2^16), and an encrypted payload's bound (2^16 + 256):
+#: the sizes of csrc/records.h, shared with the C loops and the socket pump.
+MAX_PLAINTEXT = _bulk.MAX_PLAINTEXT
+HEADER = _bulk.HEADER_SIZE
+TAG = _bulk.TAG_SIZE
+MAX_ENCRYPTED = _bulk.MAX_FRAME
 MAX_PLAIN_FRAME = (1 << 14) + (1 << 13)
 
 #: Rekey after this many records or bytes, whichever first (RFC 8446 §5.5 puts
@@ -60,14 +63,13 @@ BYTE_LIMIT = 1 << 36
 #: only this many control records (the key update itself, a close, an alert).
 CONTROL_SLACK = 4
 #: The smallest possible encrypted frame: header, inner type, tag.
-MIN_ENCRYPTED_FRAME = 4 + 1 + 16
+MIN_ENCRYPTED_FRAME = _bulk.OVERHEAD
 
 
 #: Sends of at least this many bytes go through the C core's bulk loop when it is built.
 BULK_MIN = 4096
 #: At most this much plaintext per bulk open call (bounds the output buffer).
 BULK_OPEN_MAX = 4 << 20
-_C_AEADS = {name for name, ok in _binding.core_features().items() if ok}
 
 
 _thread_buffers = threading.local()
@@ -82,7 +84,7 @@ def _open_buffer(size: int) -> bytearray:
     """
     buf: bytearray | None = getattr(_thread_buffers, "buf", None)
     if buf is None or len(buf) < size:
-        buf = _thread_buffers.buf = bytearray(max(size, 1 << 16))
+        buf = _thread_buffers.buf = bytearray(max(size, MAX_PLAINTEXT))
     return buf
 
 
@@ -102,6 +104,7 @@ class FrameReader:
         self._pos = 0
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append received bytes (no view from :meth:`unread` or :meth:`frames` may be held)."""
         if self._pos and self._pos == len(self._buf):
             self._buf.clear()
             self._pos = 0
@@ -112,6 +115,7 @@ class FrameReader:
 
     @property
     def buffered(self) -> int:
+        """How many bytes are buffered and not yet consumed."""
         return len(self._buf) - self._pos
 
     def peek_type(self) -> int | None:
@@ -146,17 +150,17 @@ class FrameReader:
                 limit = MAX_PLAIN_FRAME
             else:
                 raise FrameError(f"unknown content type 0x{ctype:02x}")
-            if len(buf) - pos < 4:
+            if len(buf) - pos < HEADER:
                 return
-            length = int.from_bytes(buf[pos + 1 : pos + 4], "big")
+            length = int.from_bytes(buf[pos + 1 : pos + HEADER], "big")
             if length > limit:
                 raise FrameError(f"frame of {length} bytes exceeds the maximum {limit}")
-            if len(buf) - pos < 4 + length:
+            if len(buf) - pos < HEADER + length:
                 return
-            header = bytes(buf[pos : pos + 4])
-            self._pos = pos + 4 + length
+            header = bytes(buf[pos : pos + HEADER])
+            self._pos = pos + HEADER + length
             with memoryview(buf) as view:
-                payload = view[pos + 4 : pos + 4 + length]
+                payload = view[pos + HEADER : pos + HEADER + length]
             yield ctype, header, payload
 
 
@@ -168,7 +172,7 @@ def plain_frame(ctype: int, payload: bytes) -> bytes:
 @dataclass(frozen=True, repr=False)
 class RecordState:
     """One direction's application-data record state, lent to a data path outside
-    Python (the C socket pump, :mod:`pqe2ee.io.splice`) by
+    Python (the C socket pump, :mod:`pqe2ee.io.socket_pump`) by
     :meth:`~pqe2ee.handshake.Connection.lend_records`.
 
     It holds a traffic key: its repr shows only the AEAD and the counters, and it should
@@ -205,7 +209,7 @@ class RecordCipher:
         key, self._iv = traffic_key_iv(secret)
         self._key = key
         #: Whether the C core runs this direction's bulk loops.
-        self.bulk = self._aead_name in _C_AEADS
+        self.bulk = _bulk.bulk_available(self._aead_name)
         self._aead = by_name(self._aead_name).cipher(key)
         self._iv_int = int.from_bytes(self._iv, "big")
         self.seq = 0
@@ -217,6 +221,7 @@ class RecordCipher:
 
     @property
     def needs_update(self) -> bool:
+        """Whether this key reached its usage limit (records or bytes) and must be updated."""
         return self.seq >= RECORD_LIMIT or self.bytes_used >= BYTE_LIMIT
 
     def lend(self, *, sending: bool) -> RecordState:
@@ -269,7 +274,7 @@ class RecordCipher:
     def _nonce(self) -> bytes:
         if self.seq >= 1 << 64:  # pragma: no cover - a rekey happens 2^40 records earlier
             raise OverflowError("record sequence number exhausted")
-        return (self._iv_int ^ self.seq).to_bytes(12, "big")
+        return (self._iv_int ^ self.seq).to_bytes(_bulk.NONCE_SIZE, "big")
 
     def records_left(self) -> int:
         """How many records this key may still seal before it must be updated."""
@@ -289,14 +294,15 @@ class RecordCipher:
         n = len(data)
         count = max(1, -(-n // MAX_PLAINTEXT))
         if self.bulk and n >= BULK_MIN:
-            out = bytearray(_binding.records_sealed_size(n, MAX_PLAINTEXT))
-            _binding.records_seal(
-                self._aead_name, self._key, self._iv, self.seq, inner_type, MAX_PLAINTEXT, data, out
-            )
+            out = bytearray(_bulk.sealed_size(n, MAX_PLAINTEXT))
+            _bulk.seal_records(
+                self._aead_name, self._key, self._iv, data, out,
+                first_seq=self.seq, inner_type=inner_type, record_size=MAX_PLAINTEXT,
+            )  # fmt: skip
             self.seq += count
             self.bytes_used += n
             return out
-        out = bytearray(n + count * (5 + TAG))
+        out = bytearray(n + count * _bulk.OVERHEAD)
         staging = bytearray(min(n, MAX_PLAINTEXT) + 1)
         view, out_view = memoryview(data), memoryview(out)
         pos = 0
@@ -305,16 +311,16 @@ class RecordCipher:
             size = len(chunk)
             length = size + 1 + TAG
             header = bytes((CT_ENCRYPTED, length >> 16, (length >> 8) & 0xFF, length & 0xFF))
-            out[pos : pos + 4] = header
+            out[pos : pos + HEADER] = header
             plain = staging if size + 1 == len(staging) else bytearray(size + 1)
             plain[:size] = chunk
             plain[size] = inner_type
             self._aead.encrypt_into(
-                self._nonce(), plain, header, out_view[pos + 4 : pos + 4 + length]
+                self._nonce(), plain, header, out_view[pos + HEADER : pos + HEADER + length]
             )
             self.seq += 1
             self.bytes_used += size
-            pos += 4 + length
+            pos += HEADER + length
         return out
 
     def open(self, header: bytes, payload: bytes | memoryview) -> tuple[int, bytes]:
@@ -345,9 +351,10 @@ class RecordCipher:
         """
         with reader.unread() as view:
             out = _open_buffer(min(len(view), BULK_OPEN_MAX))
-            consumed, produced, n, ctype, clen, _ok = _binding.records_open(
-                self._aead_name, self._key, self._iv, self.seq, MAX_ENCRYPTED, view, out
-            )
+            consumed, produced, n, ctype, clen, _ok = _bulk.open_records(
+                self._aead_name, self._key, self._iv, view, out,
+                first_seq=self.seq, max_frame=MAX_ENCRYPTED,
+            )  # fmt: skip
         if consumed == 0:
             return None
         reader.advance(consumed)

@@ -1,4 +1,4 @@
-"""The C socket pump (csrc/pump.c through pqe2ee.io.splice): bytes both ways, half-close,
+"""The C socket pump (csrc/pump.c through pqe2ee.io.socket_pump): bytes both ways, half-close,
 control records handed back to the Connection, the key-update limit, fail-closed opening,
 wake, idle and reset.  Runs under ASan/UBSan too (`make sanitize`)."""
 
@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from pqe2ee import _binding
 from pqe2ee.exceptions import LocalProtocolError, RemoteProtocolError
 from pqe2ee.handshake import (
     NEED_DATA,
@@ -27,10 +26,13 @@ from pqe2ee.handshake import (
     Policy,
 )
 from pqe2ee.handshake import record as rec
-from pqe2ee.io.splice import Outcome, SideError, SocketPump
+from pqe2ee.hazmat import core
+from pqe2ee.hazmat import records as bulk
+from pqe2ee.hazmat.pump import Pump, PumpBuffer, PumpFlag, PumpResult, PumpStatus
+from pqe2ee.io.socket_pump import Outcome, SideError, SocketPump
 from tests.handshake.util import identity, pair, run
 
-pytestmark = pytest.mark.skipif(not _binding.CORE_AVAILABLE, reason=_binding.CORE_ERROR)
+pytestmark = pytest.mark.skipif(not core.AVAILABLE, reason=core.ERROR)
 
 WAIT = 30.0  # a bound for socket reads, so a broken pump fails a test instead of hanging
 
@@ -263,26 +265,31 @@ def test_the_send_limit_brings_a_key_update_from_python(monkeypatch: pytest.Monk
     assert client._write is not None and client._write.seq <= 4  # rekeyed, more than once
 
 
+def _run(
+    pump: Pump, plain: socket.socket, wire: socket.socket, flags: PumpFlag, ms: int
+) -> PumpResult:
+    return pump.run(plain_fd=plain.fileno(), session_fd=wire.fileno(), flags=flags, timeout_ms=ms)
+
+
 def test_the_core_stops_at_the_send_limit() -> None:
-    pump = _binding.pump_new("chacha20-poly1305", 1 << 16, rec.MAX_ENCRYPTED, 1 << 16)
-    _binding.pump_set_key(pump, True, bytes(32), bytes(12), 10, 12)
+    pump = Pump("chacha20-poly1305", buffer_size=1 << 16)
+    pump.set_key(sending=True, key=bytes(32), iv=bytes(12), seq=10, limit=12)
     app, plain = socket.socketpair()
     wire, far = socket.socketpair()
     try:
         plain.setblocking(False)
         wire.setblocking(False)
-        flags = _binding.pump_status("READ_PLAIN")
         for _ in range(2):
             app.sendall(b"x")
-            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 1000)
-            if result.status == _binding.pump_status("SEND_LIMIT"):
+            result = _run(pump, plain, wire, PumpFlag.READ_PLAIN, 1000)
+            if result.status is PumpStatus.SEND_LIMIT:
                 break
-            assert result.status == _binding.pump_status("TIMEOUT")
-        assert result.status == _binding.pump_status("SEND_LIMIT")
+            assert result.status is PumpStatus.TIMEOUT
+        assert result.status is PumpStatus.SEND_LIMIT
         assert result.send_seq == 12
-        assert _binding.pump_take_all(pump, _binding.pump_status("SESSION_OUT")) == b""
+        assert pump.take_all(PumpBuffer.SESSION_OUT) == b""
     finally:
-        _binding.pump_free(pump)
+        pump.free()
         for s in (app, plain, wire, far):
             s.close()
 
@@ -456,25 +463,28 @@ def test_record_state_repr_has_no_key() -> None:
 
 def test_binding_refuses_bad_pump_arguments() -> None:
     with pytest.raises(ValueError, match="record size"):
-        _binding.pump_new("chacha20-poly1305", 0, rec.MAX_ENCRYPTED, 1 << 16)
+        Pump("chacha20-poly1305", record_size=0, buffer_size=1 << 16)
+    with pytest.raises(ValueError, match="max frame"):
+        Pump("chacha20-poly1305", max_frame=bulk.MAX_FRAME + 1, buffer_size=1 << 16)
     with pytest.raises(ValueError, match="buffer size"):
-        _binding.pump_new("chacha20-poly1305", 1 << 16, rec.MAX_ENCRYPTED, 100)
+        Pump("chacha20-poly1305", buffer_size=100)
     with pytest.raises(ValueError, match="unknown cipher"):
-        _binding.pump_new("rot13", 1 << 16, rec.MAX_ENCRYPTED, 1 << 16)
-    pump = _binding.pump_new("aes-256-gcm", 1 << 16, rec.MAX_ENCRYPTED, 1 << 12)
+        Pump("rot13", buffer_size=1 << 16)
+    pump = Pump("aes-256-gcm", buffer_size=1 << 12)
     try:
         with pytest.raises(ValueError, match="key must be 32"):
-            _binding.pump_set_key(pump, True, bytes(31), bytes(12), 0, 1)
+            pump.set_key(sending=True, key=bytes(31), iv=bytes(12), seq=0, limit=1)
         with pytest.raises(ValueError, match="seq <= limit"):
-            _binding.pump_set_key(pump, True, bytes(32), bytes(12), 5, 4)
-        session_out = _binding.pump_status("SESSION_OUT")
-        assert _binding.pump_push(pump, session_out, b"x" * 100)
-        assert not _binding.pump_push(pump, session_out, b"x" * (1 << 20))  # bounded
-        assert _binding.pump_take_all(pump, session_out) == b"x" * 100
+            pump.set_key(sending=True, key=bytes(32), iv=bytes(12), seq=5, limit=4)
+        assert pump.push(PumpBuffer.SESSION_OUT, b"x" * 100)
+        assert not pump.push(PumpBuffer.SESSION_OUT, b"x" * (1 << 20))  # bounded
+        assert pump.take_all(PumpBuffer.SESSION_OUT) == b"x" * 100
         with pytest.raises(ValueError, match="file descriptors"):
-            _binding.pump_run(pump, -1, -1, -1, 0, 0)
+            pump.run(plain_fd=-1, session_fd=-1, flags=PumpFlag(0), timeout_ms=0)
     finally:
-        _binding.pump_free(pump)
+        pump.free()
+    with pytest.raises(ValueError, match="freed"):
+        pump.take_all(PumpBuffer.SESSION_OUT)
 
 
 @pytest.mark.parametrize("aead", ["chacha20-poly1305", "aes-256-gcm"])
@@ -486,23 +496,22 @@ def test_the_core_reports_a_tag_failure_itself_and_keeps_no_plaintext(aead: str)
     good = sealer.seal(rec.INNER_DATA, b"authentic")
     bad = sealer.seal(rec.INNER_DATA, b"SECRET")
     bad[-1] ^= 1
-    pump = _binding.pump_new(aead, 1 << 16, rec.MAX_ENCRYPTED, 1 << 16)
+    pump = Pump(aead, buffer_size=1 << 16)
     app, plain = socket.socketpair()
     wire, far = socket.socketpair()
     try:
-        _binding.pump_set_key(pump, False, state.key, state.iv, 0, (1 << 64) - 1)
-        assert _binding.pump_push(pump, _binding.pump_status("SESSION_IN"), bytes(good + bad))
+        pump.set_key(sending=False, key=state.key, iv=state.iv, seq=0, limit=(1 << 64) - 1)
+        assert pump.push(PumpBuffer.SESSION_IN, bytes(good + bad))
         plain.setblocking(False)
         wire.setblocking(False)
-        flags = _binding.pump_status("READ_SESSION")
-        result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 1000)
-        assert result.status == _binding.pump_status("ERR_TAG")
+        result = _run(pump, plain, wire, PumpFlag.READ_SESSION, 1000)
+        assert result.status is PumpStatus.ERR_TAG
         assert result.recv_seq == 1 and result.pending_plain == 0
         app.setblocking(False)
         with pytest.raises(BlockingIOError):
             app.recv(100)
     finally:
-        _binding.pump_free(pump)
+        pump.free()
         for s in (app, plain, wire, far):
             s.close()
 
@@ -510,27 +519,26 @@ def test_the_core_reports_a_tag_failure_itself_and_keeps_no_plaintext(aead: str)
 def test_records_from_python_still_fit_when_the_session_reader_stops() -> None:
     """A session reader that stops must not leave the close (or a key update) without
     room: the pump keeps 4 KiB of its session output for them."""
-    pump = _binding.pump_new("chacha20-poly1305", 1 << 16, rec.MAX_ENCRYPTED, 1 << 16)
+    pump = Pump("chacha20-poly1305", buffer_size=1 << 16)
     app, plain = socket.socketpair()
     wire, far = socket.socketpair()  # far never reads
     try:
-        _binding.pump_set_key(pump, True, bytes(32), bytes(12), 0, 1 << 40)
+        pump.set_key(sending=True, key=bytes(32), iv=bytes(12), seq=0, limit=1 << 40)
         for s in (app, plain, wire):
             s.setblocking(False)
-        flags = _binding.pump_status("READ_PLAIN")
         for _ in range(50):  # bounded: until every buffer on the way is full
             sent = 0
             with contextlib.suppress(BlockingIOError):
                 for _ in range(1000):
                     sent += app.send(bytes(1 << 12))
-            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 100)
-            assert result.status == _binding.pump_status("TIMEOUT")
+            result = _run(pump, plain, wire, PumpFlag.READ_PLAIN, 100)
+            assert result.status is PumpStatus.TIMEOUT
             if sent == 0 and result.plain_read == 0:
                 break
         assert result.pending_session > 1 << 15  # stuck: the reader takes nothing
-        assert _binding.pump_push(pump, _binding.pump_status("SESSION_OUT"), bytes(4000))
+        assert pump.push(PumpBuffer.SESSION_OUT, bytes(4000))
     finally:
-        _binding.pump_free(pump)
+        pump.free()
         for s in (app, plain, wire, far):
             s.close()
 
@@ -556,17 +564,18 @@ def test_a_plaintext_frame_stops_the_pump_at_its_first_byte(junk: bytes) -> None
         client.next_event()  # the Connection itself failed, with its alert queued
 
 
-def _core_pump(limit: int) -> Any:
-    pump = _binding.pump_new("chacha20-poly1305", 1 << 16, rec.MAX_ENCRYPTED, 1 << 16)
-    _binding.pump_set_key(pump, False, bytes(32), bytes(12), 0, limit)
+def _core_pump(limit: int) -> Pump:
+    pump = Pump("chacha20-poly1305", buffer_size=1 << 16)
+    pump.set_key(sending=False, key=bytes(32), iv=bytes(12), seq=0, limit=limit)
     return pump
 
 
 def _core_record(seq: int, content: bytes) -> bytes:
-    out = bytearray(_binding.records_sealed_size(len(content), 1 << 16))
-    _binding.records_seal(
-        "chacha20-poly1305", bytes(32), bytes(12), seq, rec.INNER_DATA, 1 << 16, content, out
-    )
+    out = bytearray(bulk.sealed_size(len(content)))
+    bulk.seal_records(
+        "chacha20-poly1305", bytes(32), bytes(12), content, out,
+        first_seq=seq, inner_type=rec.INNER_DATA,
+    )  # fmt: skip
     return bytes(out)
 
 
@@ -588,12 +597,11 @@ def test_the_core_fails_on_a_byte_that_cannot_start_a_record() -> None:
     try:
         with _core_sockets() as (plain, wire, far):
             far.sendall(b"\x16")
-            flags = _binding.pump_status("READ_SESSION")
-            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 5000)
-            assert result.status == _binding.pump_status("ERR_TYPE")
+            result = _run(pump, plain, wire, PumpFlag.READ_SESSION, 5000)
+            assert result.status is PumpStatus.ERR_TYPE
             assert result.buffered_session == 1  # left for the caller to report
     finally:
-        _binding.pump_free(pump)
+        pump.free()
 
 
 def test_the_core_hands_back_only_whole_records_at_the_receive_limit() -> None:
@@ -601,20 +609,18 @@ def test_the_core_hands_back_only_whole_records_at_the_receive_limit() -> None:
     pump = _core_pump(1)
     try:
         with _core_sockets() as (plain, wire, far):
-            flags = _binding.pump_status("READ_SESSION")
             far.sendall(_core_record(0, b"in time") + record[:9])
-            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 300)
+            result = _run(pump, plain, wire, PumpFlag.READ_SESSION, 300)
             # half a record past the limit is waited for (poll), not handed back
-            assert result.status == _binding.pump_status("TIMEOUT")
+            assert result.status is PumpStatus.TIMEOUT
             assert result.opened_records == 1 and result.recv_seq == 1
             far.sendall(record[9:])
-            result = _binding.pump_run(pump, plain.fileno(), wire.fileno(), -1, flags, 5000)
-            assert result.status == _binding.pump_status("RECV_LIMIT")
+            result = _run(pump, plain, wire, PumpFlag.READ_SESSION, 5000)
+            assert result.status is PumpStatus.RECV_LIMIT
             assert result.control_len == len(record)
-            take = _binding.pump_take(pump, _binding.pump_status("SESSION_IN"), len(record))
-            assert take == record
+            assert pump.take(PumpBuffer.SESSION_IN, len(record)) == record
     finally:
-        _binding.pump_free(pump)
+        pump.free()
 
 
 def test_a_sender_that_never_updates_its_key_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from pqe2ee.exceptions import RemoteProtocolError
 from pqe2ee.handshake import NEED_DATA, Config, Policy
 from pqe2ee.handshake import record as rec
 from pqe2ee.handshake.events import DataReceived
+from pqe2ee.hazmat import records
 from tests.handshake.util import identity, pair, run
 
 pytestmark = pytest.mark.skipif(not _binding.CORE_AVAILABLE, reason=_binding.CORE_ERROR)
@@ -30,8 +31,8 @@ def test_c_open_stops_before_inner_type_zero(aead: str) -> None:
     sender, receiver = rec.RecordCipher(aead, secret), rec.RecordCipher(aead, secret)
     wire = sender.seal(rec.INNER_DATA, b"abc") + sender.seal(0, b"hidden")
     out = bytearray(64)
-    consumed, produced, n, ctype, _clen, ok = _binding.records_open(
-        aead, receiver._key, receiver._iv, 0, rec.MAX_ENCRYPTED, wire, out
+    consumed, produced, n, ctype, _clen, ok = records.open_records(
+        aead, receiver._key, receiver._iv, wire, out, first_seq=0, max_frame=rec.MAX_ENCRYPTED
     )
     assert ok
     assert (n, produced, ctype) == (1, 3, 0)  # the data record only

@@ -12,21 +12,41 @@ import functools
 import os
 import threading
 import warnings
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Protocol
 
-from pqe2ee import _binding
+from pqe2ee._binding import stream as _core_stream
 from pqe2ee.exceptions import InvalidTag
+from pqe2ee.hazmat import core
 from pqe2ee.hazmat.stream import _reference
 from pqe2ee.hazmat.stream._format import COUNTER_SIZE, MAX_CHUNKS, TAG_SIZE
 
-__all__ = ["open_chunks", "seal_chunks", "uses_core"]
+__all__ = ["RunFn", "open_chunks", "seal_chunks", "single_run", "uses_core"]
 
 # Below this much work per thread, handing a sub-run to another thread costs more than
 # it saves.
 _MIN_BYTES_PER_THREAD = 256 * 1024
 
-_RunFn = Callable[[str, memoryview, int, int, bool, int, memoryview, memoryview], "int | None"]
+
+class RunFn(Protocol):
+    """Seal or open one run of consecutive chunks on one thread (the C loop's contract).
+
+    Returns None, or (opening) the run-relative index of the first chunk that failed.
+    """
+
+    def __call__(
+        self,
+        cipher: str,
+        key: memoryview,
+        src: memoryview,
+        dst: memoryview,
+        *,
+        first_index: int,
+        n_chunks: int,
+        last_is_final: bool,
+        chunk_size: int,
+    ) -> int | None: ...
+
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
@@ -56,7 +76,7 @@ def pool(workers: int) -> ThreadPoolExecutor:
 
 @functools.cache
 def _core_offers(cipher: str) -> bool:
-    return _binding.CORE_AVAILABLE and _binding.core_features().get(cipher, False)
+    return core.offers(cipher)
 
 
 def uses_core(cipher: str) -> bool:
@@ -66,7 +86,7 @@ def uses_core(cipher: str) -> bool:
         return True
     if not _warned:
         _warned = True
-        reason = _binding.CORE_ERROR or f"the linked libcrypto does not offer {cipher}"
+        reason = core.ERROR or f"the linked libcrypto does not offer {cipher}"
         warnings.warn(
             f"pqe2ee.hazmat.stream runs on its slow pure-Python reference path: {reason}",
             RuntimeWarning,
@@ -78,79 +98,120 @@ def uses_core(cipher: str) -> bool:
 def _c_seal(
     cipher: str,
     key: memoryview,
-    first: int,
-    n: int,
-    final: bool,
-    cs: int,
     src: memoryview,
     dst: memoryview,
+    *,
+    first_index: int,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
 ) -> int | None:
-    counter = first.to_bytes(COUNTER_SIZE, "big")
-    _binding.stream_seal(cipher, key, counter, n, final, cs, src, dst)
+    _core_stream.stream_seal(
+        cipher,
+        key,
+        first_index.to_bytes(COUNTER_SIZE, "big"),
+        src,
+        dst,
+        n_chunks=n_chunks,
+        last_is_final=last_is_final,
+        chunk_size=chunk_size,
+    )
     return None
 
 
 def _c_open(
     cipher: str,
     key: memoryview,
-    first: int,
-    n: int,
-    final: bool,
-    cs: int,
     src: memoryview,
     dst: memoryview,
+    *,
+    first_index: int,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
 ) -> int | None:
-    counter = first.to_bytes(COUNTER_SIZE, "big")
-    return _binding.stream_open(cipher, key, counter, n, final, cs, src, dst)
+    return _core_stream.stream_open(
+        cipher,
+        key,
+        first_index.to_bytes(COUNTER_SIZE, "big"),
+        src,
+        dst,
+        n_chunks=n_chunks,
+        last_is_final=last_is_final,
+        chunk_size=chunk_size,
+    )
 
 
 def _run(
-    fn: _RunFn,
+    fn: RunFn,
     cipher: str,
     key: memoryview,
-    first: int,
-    n: int,
-    final: bool,
-    cs: int,
     src: memoryview,
     dst: memoryview,
+    *,
+    first_index: int,
+    n_chunks: int,
+    last_is_final: bool,
+    chunk_size: int,
     threads: int,
     plain: memoryview,
 ) -> int | None:
-    """Cut the run into ``threads`` contiguous sub-runs; the first failing chunk or None."""
-    if first + n > MAX_CHUNKS:
+    """Cut the run into ``threads`` contiguous sub-runs; the first failing chunk or None.
+
+    :param plain: whichever of ``src`` and ``dst`` holds the plaintext (it sets the
+        split: sub-runs of at least ``_MIN_BYTES_PER_THREAD`` plaintext bytes).
+    """
+    if first_index + n_chunks > MAX_CHUNKS:
         raise ValueError("the 88-bit STREAM chunk counter would wrap")
-    threads = max(1, min(threads, n, len(plain) // _MIN_BYTES_PER_THREAD))
+    threads = max(1, min(threads, n_chunks, len(plain) // _MIN_BYTES_PER_THREAD))
     if threads == 1:
-        return fn(cipher, key, first, n, final, cs, src, dst)
-    sealed = cs + TAG_SIZE
-    in_step, out_step = (cs, sealed) if src is plain else (sealed, cs)
-    per, extra = divmod(n, threads)
+        return fn(
+            cipher,
+            key,
+            src,
+            dst,
+            first_index=first_index,
+            n_chunks=n_chunks,
+            last_is_final=last_is_final,
+            chunk_size=chunk_size,
+        )
+    sealed = chunk_size + TAG_SIZE
+    in_step, out_step = (chunk_size, sealed) if src is plain else (sealed, chunk_size)
+    per, extra = divmod(n_chunks, threads)
     jobs: list[tuple[int, int, bool, memoryview, memoryview]] = []
     start = 0
     for t in range(threads):
         count = per + (t < extra)
         stop = start + count
-        last = stop == n
+        last = stop == n_chunks
         in_end = len(src) if last else stop * in_step
         out_end = len(dst) if last else stop * out_step
         jobs.append(
             (
                 start,
                 count,
-                final and last,
+                last_is_final and last,
                 src[start * in_step : in_end],
                 dst[start * out_step : out_end],
             )
         )
         start = stop
-    futures: list[Future[int | None]] = [
-        pool(threads - 1).submit(fn, cipher, key, first + s, c, f, cs, i, o)
-        for s, c, f, i, o in jobs[1:]
-    ]
-    s, c, f, i, o = jobs[0]
+
+    def job(s: int, c: int, f: bool, i: memoryview, o: memoryview) -> int | None:
+        return fn(
+            cipher,
+            key,
+            i,
+            o,
+            first_index=first_index + s,
+            n_chunks=c,
+            last_is_final=f,
+            chunk_size=chunk_size,
+        )
+
+    futures: list[Future[int | None]] = [pool(threads - 1).submit(job, *j) for j in jobs[1:]]
     try:
-        results = [fn(cipher, key, first + s, c, f, cs, i, o)]
+        results = [job(*jobs[0])]
     finally:
         # Never return (or raise) while another thread still writes into dst.
         wait(futures)
@@ -161,7 +222,7 @@ def _run(
     return None
 
 
-def single_run(cipher: str, *, seal: bool) -> _RunFn:
+def single_run(cipher: str, *, seal: bool) -> RunFn:
     """The one-thread run function for ``cipher``: C core, or the reference path."""
     if uses_core(cipher):
         return _c_seal if seal else _c_open
@@ -171,28 +232,42 @@ def single_run(cipher: str, *, seal: bool) -> _RunFn:
 def seal_chunks(
     cipher: str,
     key: memoryview,
+    src: memoryview,
+    dst: memoryview,
+    *,
     first_index: int,
     n_chunks: int,
     last_is_final: bool,
     chunk_size: int,
-    src: memoryview,
-    dst: memoryview,
     threads: int,
 ) -> None:
     """Seal ``n_chunks`` chunks starting at ``first_index`` from ``src`` into ``dst``."""
     fn = single_run(cipher, seal=True)
-    _run(fn, cipher, key, first_index, n_chunks, last_is_final, chunk_size, src, dst, threads, src)
+    _run(
+        fn,
+        cipher,
+        key,
+        src,
+        dst,
+        first_index=first_index,
+        n_chunks=n_chunks,
+        last_is_final=last_is_final,
+        chunk_size=chunk_size,
+        threads=threads,
+        plain=src,
+    )
 
 
 def open_chunks(
     cipher: str,
     key: memoryview,
+    src: memoryview,
+    dst: memoryview,
+    *,
     first_index: int,
     n_chunks: int,
     last_is_final: bool,
     chunk_size: int,
-    src: memoryview,
-    dst: memoryview,
     threads: int,
 ) -> None:
     """Open ``n_chunks`` chunks into ``dst``, or wipe all of ``dst`` and raise InvalidTag.
@@ -203,12 +278,21 @@ def open_chunks(
     fn = single_run(cipher, seal=False)
     try:
         bad = _run(
-            fn, cipher, key, first_index, n_chunks, last_is_final, chunk_size, src, dst,
-            threads, dst,
-        )  # fmt: skip
+            fn,
+            cipher,
+            key,
+            src,
+            dst,
+            first_index=first_index,
+            n_chunks=n_chunks,
+            last_is_final=last_is_final,
+            chunk_size=chunk_size,
+            threads=threads,
+            plain=dst,
+        )
         if bad is not None:
             raise InvalidTag(f"STREAM chunk {first_index + bad} failed authentication")
     except BaseException:
         # Whatever went wrong, none of this call's plaintext stays behind.
-        _binding.cleanse(dst)
+        core.cleanse(dst)
         raise

@@ -19,8 +19,8 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
-from pqe2ee import _binding
 from pqe2ee._fileio import PathOrFile, atomic_output, open_input, read_full
+from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.stream._format import DEFAULT_CHUNK_SIZE, DEFAULT_CIPHER, TAG_SIZE
 from pqe2ee.hazmat.stream._incremental import Decryptor, Encryptor
 from pqe2ee.hazmat.stream._positional import run_middle
@@ -87,7 +87,7 @@ def _pump(ctx: Encryptor | Decryptor, src: PathOrFile, dst: PathOrFile) -> None:
             v.release()
         # Any buffer may hold plaintext.
         for b in (inbuf, *outbufs):
-            _binding.cleanse(b)
+            cleanse(b)
 
 
 def encrypt_file(

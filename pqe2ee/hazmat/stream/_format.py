@@ -15,6 +15,7 @@ from __future__ import annotations
 import operator
 import os
 
+from pqe2ee._binding import stream as _core_stream
 from pqe2ee.exceptions import InvalidTag
 
 __all__ = [
@@ -43,9 +44,10 @@ CIPHERS = ("chacha20-poly1305", "aes-256-gcm")
 DEFAULT_CIPHER = "chacha20-poly1305"
 DEFAULT_CHUNK_SIZE = 64 * 1024
 MAX_CHUNK_SIZE = 1 << 30
-KEY_SIZE = 32
-TAG_SIZE = 16
-COUNTER_SIZE = 11
+#: Key and tag bytes of both AEADs, and the chunk counter's bytes (csrc/stream.h).
+KEY_SIZE: int = _core_stream.KEY_SIZE
+TAG_SIZE: int = _core_stream.TAG_SIZE
+COUNTER_SIZE: int = _core_stream.COUNTER_SIZE
 #: Chunk indices are 88-bit: index 2**88 - 1 is the last usable one, and is never wrapped.
 MAX_CHUNKS = 1 << (8 * COUNTER_SIZE)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import enum
 
-from pqe2ee import _binding
 from pqe2ee.exceptions import InvalidTag
+from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.stream import _engine
 from pqe2ee.hazmat.stream._format import (
     DEFAULT_CHUNK_SIZE,
@@ -77,7 +77,7 @@ class _StreamContext:
             raise ValueError(f"this {type(self).__name__} is {self._state.value}; create a new one")
 
     def _close(self, state: _State) -> None:
-        _binding.cleanse(self._key)
+        cleanse(self._key)
         self._wipe_pending()
         self._state = state
 
@@ -86,7 +86,7 @@ class _StreamContext:
         self._close(_State.FAILED)
 
     def _wipe_pending(self) -> None:
-        _binding.cleanse(self._pending)
+        cleanse(self._pending)
         self._pending.clear()
 
     def _ready(self, more: int) -> int:
@@ -94,7 +94,8 @@ class _StreamContext:
         total = len(self._pending) + more
         return (total - 1) // self._in_chunk if total else 0
 
-    def _run(self, n: int, final: bool, src: memoryview, dst: memoryview) -> None:
+    def _run(self, src: memoryview, dst: memoryview, *, n_chunks: int, final: bool) -> None:
+        """Seal or open ``n_chunks`` chunks at the current index, then advance past them."""
         raise NotImplementedError
 
     def _update_into(self, data: memoryview, out: memoryview) -> int:
@@ -106,7 +107,7 @@ class _StreamContext:
         try:
             return self._process(data, out)
         except BaseException:
-            _binding.cleanse(out)
+            cleanse(out)
             self._close(_State.FAILED)
             raise
 
@@ -124,13 +125,14 @@ class _StreamContext:
             pos = self._in_chunk - len(self._pending)
             self._pending += data[:pos]
             with memoryview(self._pending) as pv:
-                self._run(1, False, pv, out[: self._out_chunk])
+                self._run(pv, out[: self._out_chunk], n_chunks=1, final=False)
             self._wipe_pending()
             n -= 1
             written = self._out_chunk
         if n:
             end = pos + n * self._in_chunk
-            self._run(n, False, data[pos:end], out[written : written + n * self._out_chunk])
+            dst = out[written : written + n * self._out_chunk]
+            self._run(data[pos:end], dst, n_chunks=n, final=False)
             written += n * self._out_chunk
             pos = end
         self._pending += data[pos:]
@@ -146,9 +148,9 @@ class _StreamContext:
         try:
             self._check_final()
             with memoryview(self._pending) as pv:
-                self._run(1, True, pv, out[:size])
+                self._run(pv, out[:size], n_chunks=1, final=True)
         except BaseException:
-            _binding.cleanse(out)
+            cleanse(out)
             self._close(_State.FAILED)
             raise
         self._close(_State.FINALIZED)
@@ -198,13 +200,14 @@ class Encryptor(_StreamContext):
     _in_extra = 0
     _out_extra = TAG_SIZE
 
-    def _run(self, n: int, final: bool, src: memoryview, dst: memoryview) -> None:
+    def _run(self, src: memoryview, dst: memoryview, *, n_chunks: int, final: bool) -> None:
         with memoryview(self._key) as key:
             _engine.seal_chunks(
-                self._cipher, key, self._index, n, final, self._chunk_size, src, dst,
-                self._threads,
+                self._cipher, key, src, dst,
+                first_index=self._index, n_chunks=n_chunks, last_is_final=final,
+                chunk_size=self._chunk_size, threads=self._threads,
             )  # fmt: skip
-        self._index += n
+        self._index += n_chunks
 
 
 class Decryptor(_StreamContext):
@@ -224,13 +227,14 @@ class Decryptor(_StreamContext):
     _in_extra = TAG_SIZE
     _out_extra = 0
 
-    def _run(self, n: int, final: bool, src: memoryview, dst: memoryview) -> None:
+    def _run(self, src: memoryview, dst: memoryview, *, n_chunks: int, final: bool) -> None:
         with memoryview(self._key) as key:
             _engine.open_chunks(
-                self._cipher, key, self._index, n, final, self._chunk_size, src, dst,
-                self._threads,
+                self._cipher, key, src, dst,
+                first_index=self._index, n_chunks=n_chunks, last_is_final=final,
+                chunk_size=self._chunk_size, threads=self._threads,
             )  # fmt: skip
-        self._index += n
+        self._index += n_chunks
 
     def _check_final(self) -> None:
         size = len(self._pending)

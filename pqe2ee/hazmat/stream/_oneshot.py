@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pqe2ee import _binding
 from pqe2ee.exceptions import InvalidTag
+from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.stream import _engine
 from pqe2ee.hazmat.stream._format import (
     DEFAULT_CHUNK_SIZE,
@@ -74,7 +74,10 @@ def encrypt_into(
     src = view(plaintext, "plaintext")
     dst = _writable(out, ciphertext_size(len(src), chunk_size))
     n = plaintext_chunks(len(src), chunk_size)
-    _engine.seal_chunks(cipher, key_view, 0, n, True, chunk_size, src, dst, n_threads)
+    _engine.seal_chunks(
+        cipher, key_view, src, dst,
+        first_index=0, n_chunks=n, last_is_final=True, chunk_size=chunk_size, threads=n_threads,
+    )  # fmt: skip
     return len(dst)
 
 
@@ -126,7 +129,10 @@ def decrypt_into(
     src = view(ciphertext, "ciphertext")
     n = ciphertext_chunks(len(src), chunk_size)
     dst = _writable(out, len(src) - TAG_SIZE * n)
-    _engine.open_chunks(cipher, key_view, 0, n, True, chunk_size, src, dst, n_threads)
+    _engine.open_chunks(
+        cipher, key_view, src, dst,
+        first_index=0, n_chunks=n, last_is_final=True, chunk_size=chunk_size, threads=n_threads,
+    )  # fmt: skip
     return len(dst)
 
 
@@ -197,10 +203,12 @@ def decrypt_chunk(
     for flag in flags:
         try:
             _engine.open_chunks(
-                cipher, key_view, index, 1, flag, chunk_size, src, memoryview(out), 1
-            )
+                cipher, key_view, src, memoryview(out),
+                first_index=index, n_chunks=1, last_is_final=flag, chunk_size=chunk_size,
+                threads=1,
+            )  # fmt: skip
         except InvalidTag:
             continue
         return out
-    _binding.cleanse(out)
+    cleanse(out)
     raise InvalidTag(f"STREAM chunk {index} failed authentication")

@@ -27,8 +27,8 @@ import threading
 from concurrent.futures import Future, wait
 from typing import TYPE_CHECKING, BinaryIO
 
-from pqe2ee import _binding
 from pqe2ee.exceptions import InvalidTag
+from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.stream import _engine
 from pqe2ee.hazmat.stream._format import MAX_CHUNKS
 
@@ -152,15 +152,19 @@ def run_middle(
                     count = min(per, n - c0)
                     src, dst = iv[: count * in_chunk], ov[: count * out_chunk]
                     _read_exactly(fd_in, src, in_off + c0 * in_chunk)
-                    bad = run(cipher, key, first_index + c0, count, False, cs, src, dst)
+                    bad = run(
+                        cipher, key, src, dst,
+                        first_index=first_index + c0, n_chunks=count, last_is_final=False,
+                        chunk_size=cs,
+                    )  # fmt: skip
                     if bad is not None:
                         failed.append(c0 + bad)
                         stop.set()
                         return
                     _write_all(fd_out, dst, out_off + c0 * out_chunk)
         finally:
-            _binding.cleanse(inbuf)
-            _binding.cleanse(outbuf)
+            cleanse(inbuf)
+            cleanse(outbuf)
 
     workers = max(1, min(ctx._threads if threads is None else threads, batches))
     pool = _engine.pool(workers - 1) if workers > 1 else None

@@ -14,6 +14,7 @@ from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat.aead import Cipher, by_name
 from pqe2ee.hazmat.stream._format import (
     CIPHERS,
+    DEFAULT_CHUNK_SIZE,
     TAG_SIZE,
     ciphertext_chunks,
     nonce,
@@ -32,12 +33,13 @@ def _aead(cipher: str, key: bytes | bytearray | memoryview) -> Cipher:
 def seal_run(
     cipher: str,
     key: bytes | bytearray | memoryview,
+    src: memoryview,
+    dst: memoryview,
+    *,
     first_index: int,
     n_chunks: int,
     last_is_final: bool,
     chunk_size: int,
-    src: memoryview,
-    dst: memoryview,
 ) -> None:
     """Seal ``n_chunks`` consecutive chunks of ``src`` into ``dst`` (the C loop's contract)."""
     aead = _aead(cipher, key)
@@ -54,12 +56,13 @@ def seal_run(
 def open_run(
     cipher: str,
     key: bytes | bytearray | memoryview,
+    src: memoryview,
+    dst: memoryview,
+    *,
     first_index: int,
     n_chunks: int,
     last_is_final: bool,
     chunk_size: int,
-    src: memoryview,
-    dst: memoryview,
 ) -> int | None:
     """Open ``n_chunks`` chunks of ``src`` into ``dst``; the index of the first bad one or None."""
     aead = _aead(cipher, key)
@@ -78,7 +81,10 @@ def open_run(
 
 
 def encrypt(
-    key: bytes, plaintext: bytes, cipher: str = "chacha20-poly1305", chunk_size: int = 65536
+    key: bytes,
+    plaintext: bytes,
+    cipher: str = "chacha20-poly1305",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> bytes:
     """Seal a whole message, chunk by chunk: the oracle for :func:`pqe2ee.hazmat.stream.encrypt`."""
     aead = _aead(cipher, key)
@@ -90,7 +96,10 @@ def encrypt(
 
 
 def decrypt(
-    key: bytes, ciphertext: bytes, cipher: str = "chacha20-poly1305", chunk_size: int = 65536
+    key: bytes,
+    ciphertext: bytes,
+    cipher: str = "chacha20-poly1305",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> bytes:
     """Open a whole message: the oracle for :func:`pqe2ee.hazmat.stream.decrypt`.
 

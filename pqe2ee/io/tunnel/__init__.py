@@ -5,7 +5,7 @@
     app --tcp--> TunnelClient ==pqe2ee session==> TunnelServer --tcp--> service
 
 Each accepted connection gets its own session and handshake; after it the bytes move in
-the C core (:mod:`pqe2ee.io.splice`, one thread per connection), or through
+the C core (:mod:`pqe2ee.io.socket_pump`, one thread per connection), or through
 :mod:`pqe2ee.io.aio` without it.  The server requires and pins the client's identity,
 the client pins the server's.
 Half-close passes through; handshake and idle timeouts, a limit on established

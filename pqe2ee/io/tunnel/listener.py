@@ -12,7 +12,7 @@ from typing import Any
 
 from pqe2ee.exceptions import BackendUnavailable, RemoteProtocolError
 from pqe2ee.handshake import Connection, PublicIdentity, Suite
-from pqe2ee.io import aio, splice
+from pqe2ee.io import aio, socket_pump
 from pqe2ee.io.addresses import address_text, source_of
 from pqe2ee.io.pending import PendingPool
 from pqe2ee.io.tunnel import native, sockets
@@ -39,7 +39,7 @@ def data_path_setting() -> str:
     value = os.environ.get(DATA_PATH_ENV, "auto").strip().lower() or "auto"
     if value not in ("auto", "c", "python"):
         raise ValueError(f"{DATA_PATH_ENV} must be auto, c or python, not {value!r}")
-    if value == "c" and not splice.available("chacha20-poly1305"):
+    if value == "c" and not socket_pump.available("chacha20-poly1305"):
         raise BackendUnavailable(f"{DATA_PATH_ENV}=c, but the C core is not built (make build)")
     return value
 
@@ -163,7 +163,7 @@ class Listener:
         """Whether a connection with ``suite`` takes the C data path."""
         if self.data_path == "python" or suite is None:
             return False
-        return splice.available(suite.aead)
+        return socket_pump.available(suite.aead)
 
     async def carry(
         self,

@@ -1,7 +1,7 @@
 """One tunnelled connection on the C data path: the pump in a thread of its own.
 
 After the handshake the connection's bytes move in the C core
-(:class:`~pqe2ee.io.splice.SocketPump`), in a thread that serves only this connection
+(:class:`~pqe2ee.io.socket_pump.SocketPump`), in a thread that serves only this connection
 while it lasts (not the default executor: hundreds of connections may be open, each
 mostly blocked in poll(); the listener's connection limit bounds the threads, and up to
 64 idle ones are kept for the next connections).  The event loop only
@@ -27,7 +27,7 @@ from typing import Any
 
 from pqe2ee.exceptions import RemoteProtocolError
 from pqe2ee.handshake import Connection
-from pqe2ee.io.splice import Outcome, SideError, SocketPump
+from pqe2ee.io.socket_pump import Outcome, SideError, SocketPump
 from pqe2ee.io.tunnel import sockets
 from pqe2ee.io.tunnel.connlog import describe
 from pqe2ee.io.tunnel.link import Link

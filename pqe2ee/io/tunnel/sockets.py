@@ -1,7 +1,7 @@
 """The tunnel's raw sockets: listen, connect, run the handshake, close or reset.
 
 The tunnel keeps its sockets out of asyncio's transports until it knows which data path
-a connection takes: the C pump (:mod:`pqe2ee.io.splice`) needs the bare sockets, and a
+a connection takes: the C pump (:mod:`pqe2ee.io.socket_pump`) needs the bare sockets, and a
 socket that was never wrapped holds no bytes in user space that could be lost when it
 changes hands.  The only bytes read ahead are the session's, inside the sans-IO
 :class:`~pqe2ee.handshake.Connection`, which hands them over explicitly.

@@ -22,12 +22,12 @@ from __future__ import annotations
 import enum
 import os
 import socket
-from typing import Any
 
-from pqe2ee import _binding
 from pqe2ee.exceptions import InternalError, LocalProtocolError, RemoteProtocolError
 from pqe2ee.handshake import NEED_DATA, Connection, ConnectionClosed, DataReceived
 from pqe2ee.handshake.record import MAX_ENCRYPTED, MAX_PLAINTEXT, RecordState
+from pqe2ee.hazmat import core
+from pqe2ee.hazmat.pump import Pump, PumpBuffer, PumpFlag, PumpStatus
 
 __all__ = ["Outcome", "SideError", "SocketPump", "available"]
 
@@ -37,7 +37,7 @@ BUFFER_SIZE = 256 << 10
 
 def available(aead: str) -> bool:
     """Whether the C core is built and runs ``aead``."""
-    return _binding.CORE_AVAILABLE and _binding.core_features().get(aead, False)
+    return core.offers(aead)
 
 
 class Outcome(enum.Enum):
@@ -85,8 +85,11 @@ class SocketPump:
         self._plain, self._session = plain, session
         plain.setblocking(False)
         session.setblocking(False)
-        self._pump: Any = _binding.pump_new(
-            conn.suite.aead, MAX_PLAINTEXT, MAX_ENCRYPTED, buffer_size
+        self._pump = Pump(
+            conn.suite.aead,
+            record_size=MAX_PLAINTEXT,
+            max_frame=MAX_ENCRYPTED,
+            buffer_size=buffer_size,
         )
         self._read_plain = self._read_session = True
         self._shut_plain = self._shut_session = False
@@ -106,35 +109,37 @@ class SocketPump:
         send, receive, unprocessed = self._conn.lend_records()
         if expect_consumed and unprocessed:
             raise InternalError("the connection left a whole record unprocessed")
-        self._install(True, send)
-        self._install(False, receive)
+        self._install(send, sending=True)
+        self._install(receive, sending=False)
         if send is None:
             self._read_plain = False
         if receive is None:
             self._read_session = False
         if unprocessed:
             # it arrived before anything the pump holds: put it in front
-            held = _binding.pump_take_all(self._pump, _binding.pump_status("SESSION_IN"))
-            self._push("SESSION_IN", unprocessed + held)
+            held = self._pump.take_all(PumpBuffer.SESSION_IN)
+            self._push(PumpBuffer.SESSION_IN, unprocessed + held)
 
-    def _install(self, send: bool, state: RecordState | None) -> None:
+    def _install(self, state: RecordState | None, *, sending: bool) -> None:
         if state is not None:
-            _binding.pump_set_key(self._pump, send, state.key, state.iv, state.seq, state.limit)
+            self._pump.set_key(
+                sending=sending, key=state.key, iv=state.iv, seq=state.seq, limit=state.limit
+            )
 
-    def _push(self, buffer: str, data: bytes) -> None:
-        if data and not _binding.pump_push(self._pump, _binding.pump_status(buffer), data):
-            raise LocalProtocolError(f"the pump's {buffer.lower()} buffer is full")
+    def _push(self, buffer: PumpBuffer, data: bytes) -> None:
+        if data and not self._pump.push(buffer, data):
+            raise LocalProtocolError(f"the pump's {buffer.name.lower()} buffer is full")
 
-    def _flags(self) -> int:
-        flags = 0
-        for on, name in (
-            (self._read_plain, "READ_PLAIN"),
-            (self._read_session, "READ_SESSION"),
-            (self._shut_plain, "SHUT_PLAIN"),
-            (self._shut_session, "SHUT_SESSION"),
+    def _flags(self) -> PumpFlag:
+        flags = PumpFlag(0)
+        for on, flag in (
+            (self._read_plain, PumpFlag.READ_PLAIN),
+            (self._read_session, PumpFlag.READ_SESSION),
+            (self._shut_plain, PumpFlag.SHUT_PLAIN),
+            (self._shut_session, PumpFlag.SHUT_SESSION),
         ):
             if on:
-                flags |= _binding.pump_status(name)
+                flags |= flag
         return flags
 
     def run(self, timeout: float | None = None, wake_fd: int = -1) -> Outcome:
@@ -147,15 +152,13 @@ class SocketPump:
         :raises SideError: one socket failed (reset, refused write).
         """
         timeout_ms = -1 if timeout is None else max(0, int(timeout * 1000))
-        status = _binding.pump_status
         while True:
-            r = _binding.pump_run(
-                self._pump,
-                self._plain.fileno(),
-                self._session.fileno(),
-                wake_fd,
-                self._flags(),
-                timeout_ms,
+            r = self._pump.run(
+                plain_fd=self._plain.fileno(),
+                session_fd=self._session.fileno(),
+                flags=self._flags(),
+                timeout_ms=timeout_ms,
+                wake_fd=wake_fd,
             )
             self._conn.return_records(
                 (r.sealed_records, r.plain_read), (r.opened_records, r.opened_bytes)
@@ -163,38 +166,38 @@ class SocketPump:
             self.to_session += r.plain_read
             self.to_plain += r.plain_written
             s = r.status
-            if s == status("DONE"):
+            if s is PumpStatus.DONE:
                 return Outcome.DONE
-            if s == status("TIMEOUT"):
+            if s is PumpStatus.TIMEOUT:
                 return Outcome.TIMEOUT
-            if s == status("WAKE"):
+            if s is PumpStatus.WAKE:
                 return Outcome.WAKE
-            if s in (status("CONTROL"), status("RECV_LIMIT")):
+            if s in (PumpStatus.CONTROL, PumpStatus.RECV_LIMIT):
                 # a whole record the connection must judge: a control record, or any
                 # record past the sender's usage limits (Connection cuts a peer off there)
                 self._on_control(r.control_len)
-            elif s == status("PLAIN_EOF"):
+            elif s is PumpStatus.PLAIN_EOF:
                 self._read_plain = False
                 self.close_sending()
-            elif s == status("SESSION_EOF"):
+            elif s is PumpStatus.SESSION_EOF:
                 self._conn.receive_data(b"")
                 self._drain_events()  # raises: the session ended without its close record
                 raise RemoteProtocolError("the session ended without a close record")
-            elif s == status("SEND_LIMIT"):
+            elif s is PumpStatus.SEND_LIMIT:
                 self._conn.update_keys()
-                self._push("SESSION_OUT", self._conn.data_to_send())
+                self._push(PumpBuffer.SESSION_OUT, self._conn.data_to_send())
                 self._lend()
-            elif s == status("ERR_TYPE"):
+            elif s is PumpStatus.ERR_TYPE:
                 self._on_bad_type()
-            elif s == status("ERR_TAG"):
+            elif s is PumpStatus.ERR_TAG:
                 raise RemoteProtocolError("a record failed authentication")
-            elif s == status("ERR_LENGTH"):
+            elif s is PumpStatus.ERR_LENGTH:
                 raise RemoteProtocolError("a record has an impossible length")
-            elif s == status("ERR_OS"):
+            elif s is PumpStatus.ERR_OS:
                 error = OSError(r.os_error, os.strerror(r.os_error))
                 raise SideError(("plain", "session", "poll")[r.side], error)
             else:
-                raise InternalError(f"the socket pump failed (status {s})")
+                raise InternalError(f"the socket pump failed (status {s.name})")
 
     def _on_control(self, length: int) -> None:
         """Let the connection process the whole record the pump stopped at.
@@ -202,18 +205,18 @@ class SocketPump:
         The connection must consume it (or fail): a record handed back unconsumed would
         come straight back here, a loop that neither polls nor makes progress.
         """
-        frame = _binding.pump_take(self._pump, _binding.pump_status("SESSION_IN"), length)
+        frame = self._pump.take(PumpBuffer.SESSION_IN, length)
         if len(frame) != length:
             raise InternalError("the socket pump handed back less than a whole record")
         self._conn.receive_data(frame)
         self._drain_events()
-        self._push("SESSION_OUT", self._conn.data_to_send())
+        self._push(PumpBuffer.SESSION_OUT, self._conn.data_to_send())
         self._lend(expect_consumed=True)
 
     def _on_bad_type(self) -> None:
         """The pump stopped at a byte that cannot start an encrypted record: hand what it
         holds to the connection, which fails on it with the protocol's own error."""
-        held = _binding.pump_take_all(self._pump, _binding.pump_status("SESSION_IN"))
+        held = self._pump.take_all(PumpBuffer.SESSION_IN)
         self._conn.receive_data(held)
         self._drain_events()
         raise InternalError("the connection accepted bytes the socket pump refused")
@@ -224,7 +227,7 @@ class SocketPump:
                 self._read_session = False
                 self._shut_plain = True  # after the plaintext before the close
             elif isinstance(event, DataReceived):  # a record past the receive limit
-                self._push("PLAIN_OUT", event.data)
+                self._push(PumpBuffer.PLAIN_OUT, event.data)
 
     def close_sending(self) -> None:
         """Stop reading the plaintext side and send the authenticated close once what
@@ -232,7 +235,7 @@ class SocketPump:
         self._read_plain = False
         if not self._shut_session:
             self._conn.close()
-            self._push("SESSION_OUT", self._conn.data_to_send())
+            self._push(PumpBuffer.SESSION_OUT, self._conn.data_to_send())
             self._shut_session = True
 
     def finish(self) -> None:
@@ -244,6 +247,4 @@ class SocketPump:
 
     def release(self) -> None:
         """Wipe and free the pump's buffers and keys (the sockets stay open)."""
-        if self._pump is not None:
-            _binding.pump_free(self._pump)
-            self._pump = None
+        self._pump.free()  # later calls raise ValueError
