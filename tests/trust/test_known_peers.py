@@ -23,8 +23,7 @@ from pqe2ee.exceptions import (
 from pqe2ee.handshake import Config, Connection, PublicIdentity, State
 from pqe2ee.handshake.connection import Alert
 from pqe2ee.trust import KnownPeers
-
-from .util import identity, pair, run
+from tests.handshake.util import identity, pair, run
 
 
 def _mode(path: Path) -> int:
