@@ -1,5 +1,5 @@
-"""The client's flights (docs/protocol.md §4-§5): ClientHello, and what it does with the
-server's HelloRetryRequest, ServerHello, EncryptedExtensions and Finished.
+"""The client's flights (docs/protocol.md §3, keys §5): ClientHello, and what it does
+with the server's HelloRetryRequest, ServerHello, EncryptedExtensions and Finished.
 
 Each handler takes the handshake state and one message (``whole`` with its header,
 ``body`` without), and returns the next state; it raises :class:`~pqe2ee.handshake.

@@ -1,5 +1,5 @@
-"""The server's flights (docs/protocol.md §4-§5): its choice of suite, the answer to a
-ClientHello (a HelloRetryRequest, or ServerHello through Finished in one flight), and
+"""The server's flights (docs/protocol.md §3, keys §5): its choice of suite, the answer
+to a ClientHello (a HelloRetryRequest, or ServerHello through Finished in one flight), and
 what it does with the client's last flight.
 
 Each handler takes the handshake state and one message and returns the next state, or

@@ -6,7 +6,7 @@ states each may lead to.  Everything it does not list is refused: the connection
 to ``ERROR`` and the peer gets an ``unexpected message`` alert.  The handlers that act on
 a message (:mod:`pqe2ee.handshake.client`, :mod:`~pqe2ee.handshake.server`,
 :mod:`~pqe2ee.handshake.peer_auth`) return the next state, which must be one listed here;
-a handler that raises changes no state (docs/protocol.md §5).
+a handler that raises changes no state, so a refused message leaves no trace.
 """
 
 from __future__ import annotations
