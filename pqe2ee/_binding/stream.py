@@ -127,12 +127,19 @@ def check_key_and_nonce(key: Any, nonce: Any) -> None:
         raise ValueError(f"AEAD nonce must be {NONCE_SIZE} bytes, got {len(nonce)}")
 
 
-def stream_seal_one(cipher: str, key: Any, nonce: Any, aad: Any, plaintext: Any) -> bytearray:
-    """One AEAD seal with an explicit nonce: returns ciphertext || tag."""
+def _one(cipher: str, key: Any, nonce: Any, aad: Any, data: Any, *, seal: bool) -> bytearray:
+    """Check, then make one AEAD call of the core: ``data`` in, a new buffer out.
+
+    :raises InvalidTag: (opening) ``data`` is shorter than a tag, or does not authenticate.
+    """
+    what = "AEAD seal" if seal else "AEAD open"
     cid = cipher_id(cipher)
     check_key_and_nonce(key, nonce)
-    out = bytearray(len(plaintext) + TAG_SIZE)
-    status = lib.pqe2ee_stream_seal_one(
+    if not seal and len(data) < TAG_SIZE:
+        raise InvalidTag(f"{what}: input shorter than the {TAG_SIZE}-byte tag")
+    out = bytearray(len(data) + TAG_SIZE if seal else len(data) - TAG_SIZE)
+    fn = lib.pqe2ee_stream_seal_one if seal else lib.pqe2ee_stream_open_one
+    status = fn(
         cid,
         ffi.from_buffer(key),
         len(key),
@@ -140,13 +147,18 @@ def stream_seal_one(cipher: str, key: Any, nonce: Any, aad: Any, plaintext: Any)
         len(nonce),
         ffi.from_buffer(aad),
         len(aad),
-        ffi.from_buffer(plaintext),
-        len(plaintext),
+        ffi.from_buffer(data),
+        len(data),
         ffi.from_buffer(out, require_writable=True),
         len(out),
     )
-    raise_for_status(status, "AEAD seal")
+    raise_for_status(status, what)
     return out
+
+
+def stream_seal_one(cipher: str, key: Any, nonce: Any, aad: Any, plaintext: Any) -> bytearray:
+    """One AEAD seal with an explicit nonce: returns ciphertext || tag."""
+    return _one(cipher, key, nonce, aad, plaintext, seal=True)
 
 
 def stream_open_one(cipher: str, key: Any, nonce: Any, aad: Any, sealed: Any) -> bytearray:
@@ -154,26 +166,7 @@ def stream_open_one(cipher: str, key: Any, nonce: Any, aad: Any, sealed: Any) ->
 
     :raises InvalidTag: authentication failed (no plaintext is returned).
     """
-    cid = cipher_id(cipher)
-    check_key_and_nonce(key, nonce)
-    if len(sealed) < TAG_SIZE:
-        raise InvalidTag(f"AEAD open: input shorter than the {TAG_SIZE}-byte tag")
-    out = bytearray(len(sealed) - TAG_SIZE)
-    status = lib.pqe2ee_stream_open_one(
-        cid,
-        ffi.from_buffer(key),
-        len(key),
-        ffi.from_buffer(nonce),
-        len(nonce),
-        ffi.from_buffer(aad),
-        len(aad),
-        ffi.from_buffer(sealed),
-        len(sealed),
-        ffi.from_buffer(out, require_writable=True),
-        len(out),
-    )
-    raise_for_status(status, "AEAD open")
-    return out
+    return _one(cipher, key, nonce, aad, sealed, seal=False)
 
 
 def cleanse(buf: bytearray | memoryview) -> None:
