@@ -10,7 +10,6 @@ HelloRetryRequest, the one it asked for), and ``require_pq`` refuses one without
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 
 from pqe2ee.exceptions import DowngradeError, InvalidInput
@@ -111,11 +110,7 @@ def on_extensions(hs: HandshakeState, whole: bytes, body: bytes) -> State:
 def on_finished(hs: HandshakeState, whole: bytes, body: bytes) -> State:
     """The server's Finished: verify it, send the client's last flight, switch to the
     application keys."""
-    fin = m.Finished.decode(body)
-    expected = finished_mac(hs.s_hs, hs.transcript.digest())
-    if not hmac.compare_digest(fin.verify_data, expected):
-        raise fail(Alert.HANDSHAKE_FAILURE, "server Finished does not verify")
-    hs.transcript.add(whole)
+    hs.check_finished(whole, body, hs.s_hs, sender="server")
     assert hs.suite is not None
     hs.c_ap, hs.s_ap, hs.exporter = hs.schedule.application_secrets(hs.transcript.digest())
     identity = hs.config.identity

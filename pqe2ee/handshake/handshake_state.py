@@ -7,15 +7,16 @@ the ephemeral KEM keys and the handshake secrets live here and nowhere else, and
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass
 
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.config import Config
 from pqe2ee.handshake.identity import PublicIdentity
-from pqe2ee.handshake.keyschedule import KeySchedule, Transcript
+from pqe2ee.handshake.keyschedule import KeySchedule, Transcript, finished_mac
 from pqe2ee.handshake.record import CT_HANDSHAKE, INNER_HANDSHAKE, MAX_PLAINTEXT, plain_frame
-from pqe2ee.handshake.state import Role
+from pqe2ee.handshake.state import Alert, Role, fail
 from pqe2ee.handshake.suites import Suite
 from pqe2ee.handshake.transport import Transport
 from pqe2ee.hazmat.kem import KEMPrivateKey
@@ -98,6 +99,18 @@ class HandshakeState:
             assert sum(map(len, self._flight)) <= MAX_PLAINTEXT
             self.transport.out.append(write.seal_many(INNER_HANDSHAKE, b"".join(self._flight)))
             self._flight = []
+
+    def check_finished(self, whole: bytes, body: bytes, secret: bytes, *, sender: str) -> None:
+        """Verify the peer's Finished under its handshake ``secret`` (constant-time, §5)
+        and add it to the transcript.
+
+        :raises Fail: malformed, or the MAC does not verify (``handshake failure``).
+        """
+        fin = m.Finished.decode(body)
+        expected = finished_mac(secret, self.transcript.digest())
+        if not hmac.compare_digest(fin.verify_data, expected):
+            raise fail(Alert.HANDSHAKE_FAILURE, f"{sender} Finished does not verify")
+        self.transcript.add(whole)
 
     def finish(self) -> None:
         """Forget what the application phase never needs: handshake secrets, ephemerals."""

@@ -10,7 +10,6 @@ trip, and a second ClientHello must repeat the first one's suites, PSK name and 
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 
 from pqe2ee.exceptions import DowngradeError, IdentityRejected, InvalidInput
@@ -125,11 +124,7 @@ def on_missing_identity(hs: HandshakeState, whole: bytes, body: bytes) -> State:
 
 def on_finished(hs: HandshakeState, whole: bytes, body: bytes) -> State:
     """The client's Finished: verify it and switch reading to the application key."""
-    fin = m.Finished.decode(body)
-    expected = finished_mac(hs.c_hs, hs.transcript.digest())
-    if not hmac.compare_digest(fin.verify_data, expected):
-        raise fail(Alert.HANDSHAKE_FAILURE, "client Finished does not verify")
-    hs.transcript.add(whole)
+    hs.check_finished(whole, body, hs.c_hs, sender="client")
     assert hs.suite is not None
     hs.transport.read = RecordCipher(hs.suite.aead, hs.c_ap)
     return State.CONNECTED
