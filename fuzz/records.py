@@ -128,8 +128,8 @@ class Direction:
         if inner == INNER_DATA:
             content = b""
         self.collect()
-        assert self.sender._write is not None  # a test harness may reach inside
-        out = self.sender._write.seal(inner, content)
+        assert self.sender._transport.write is not None  # a test harness may reach inside
+        out = self.sender._transport.write.seal(inner, content)
         self.produced += out
         self.wire += out
         if inner == INNER_CLOSE and not content:

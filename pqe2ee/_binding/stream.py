@@ -7,7 +7,7 @@ copied; cffi releases the GIL for the duration of each call.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pqe2ee._binding._load import (
     CORE_AVAILABLE,
@@ -18,6 +18,10 @@ from pqe2ee._binding._load import (
     raise_for_status,
 )
 from pqe2ee.exceptions import InvalidTag
+
+if TYPE_CHECKING:
+    # Only for annotations: the run is made (and checked) by hazmat.stream, read here.
+    from pqe2ee.hazmat.stream._chunk_run import ChunkRun
 
 __all__ = [
     "COUNTER_SIZE",
@@ -40,96 +44,74 @@ TAG_SIZE = constant("PQE2EE_AEAD_TAG_SIZE")
 COUNTER_SIZE = constant("PQE2EE_STREAM_COUNTER_SIZE")
 
 
-def _check_run(
-    key: Any, counter: bytes, n_chunks: int, chunk_size: int, pt_len: int, ct_len: int
-) -> None:
-    """The run geometry both C loops insist on (see csrc/stream.h)."""
+def _check_run(key: Any, chunks: ChunkRun, pt_len: int, ct_len: int) -> None:
+    """The run geometry both C loops insist on (see csrc/stream.h).
+
+    The run itself (index, count, chunk size, counter range) was checked when it was
+    made; what is left is whether it fits the key and the buffers.
+    """
     if len(key) != KEY_SIZE:
         raise ValueError(f"STREAM key must be {KEY_SIZE} bytes, got {len(key)}")
-    if len(counter) != COUNTER_SIZE:
-        raise ValueError(f"STREAM counter must be {COUNTER_SIZE} bytes")
-    if n_chunks < 1 or chunk_size < 1:
-        raise ValueError("a STREAM run needs at least one chunk and a positive chunk size")
-    head = (n_chunks - 1) * chunk_size
-    last = pt_len - head
+    n_chunks, chunk_size = chunks.n_chunks, chunks.chunk_size
+    last = pt_len - (n_chunks - 1) * chunk_size
     if not (0 <= last <= chunk_size) or (last == 0 and n_chunks > 1):
         raise ValueError(f"{pt_len} plaintext bytes do not make {n_chunks} chunks")
     if ct_len != pt_len + TAG_SIZE * n_chunks:
         raise ValueError("ciphertext and plaintext buffer lengths do not match")
 
 
-def stream_seal(
-    cipher: str,
-    key: Any,
-    counter: bytes,
-    src: memoryview,
-    dst: memoryview,
-    *,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
-) -> None:
-    """Seal ``n_chunks`` STREAM chunks of ``src`` into ``dst`` (exactly sized).
-
-    :param counter: the first chunk's counter, :data:`COUNTER_SIZE` bytes big-endian.
-    :param last_is_final: whether the run's last chunk gets the final flag.
-    :raises ValueError: inconsistent geometry, or a counter that would wrap.
-    """
+def _run(
+    cipher: str, key: Any, src: memoryview, dst: memoryview, chunks: ChunkRun, *, seal: bool
+) -> tuple[int, int]:
+    """Check, then run one C chunk loop: its status code and (opening) the chunks opened."""
     cid = cipher_id(cipher)
-    _check_run(key, counter, n_chunks, chunk_size, len(src), len(dst))
-    status = lib.pqe2ee_stream_seal(
+    plain, sealed = (src, dst) if seal else (dst, src)
+    _check_run(key, chunks, len(plain), len(sealed))
+    counter = chunks.first_index.to_bytes(COUNTER_SIZE, "big")
+    args = (
         cid,
         ffi.from_buffer(key),
         len(key),
         counter,
         len(counter),
-        n_chunks,
-        int(last_is_final),
-        chunk_size,
+        chunks.n_chunks,
+        int(chunks.last_is_final),
+        chunks.chunk_size,
         ffi.from_buffer(src),
         len(src),
         ffi.from_buffer(dst, require_writable=True),
         len(dst),
     )
+    if seal:
+        return lib.pqe2ee_stream_seal(*args), 0
+    opened = ffi.new("size_t *")
+    return lib.pqe2ee_stream_open(*args, opened), int(opened[0])
+
+
+def stream_seal(
+    cipher: str, key: Any, src: memoryview, dst: memoryview, *, chunks: ChunkRun
+) -> None:
+    """Seal the run ``chunks`` of ``src`` into ``dst`` (exactly sized).
+
+    :param chunks: which chunks: the first one's index (its counter), how many, whether
+        the last gets the final flag, the chunk size.
+    :raises ValueError: the run does not fit the key or the buffers.
+    """
+    status, _ = _run(cipher, key, src, dst, chunks, seal=True)
     raise_for_status(status, "STREAM seal")
 
 
 def stream_open(
-    cipher: str,
-    key: Any,
-    counter: bytes,
-    src: memoryview,
-    dst: memoryview,
-    *,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
+    cipher: str, key: Any, src: memoryview, dst: memoryview, *, chunks: ChunkRun
 ) -> int | None:
-    """Open ``n_chunks`` sealed chunks of ``src`` into ``dst`` (exactly sized).
+    """Open the run ``chunks`` of sealed chunks in ``src`` into ``dst`` (exactly sized).
 
     :returns: None when all authenticated, else the (run-relative) index of the first
         chunk that failed; that chunk's plaintext area is already wiped.
     """
-    cid = cipher_id(cipher)
-    _check_run(key, counter, n_chunks, chunk_size, len(dst), len(src))
-    opened = ffi.new("size_t *")
-    status = lib.pqe2ee_stream_open(
-        cid,
-        ffi.from_buffer(key),
-        len(key),
-        counter,
-        len(counter),
-        n_chunks,
-        int(last_is_final),
-        chunk_size,
-        ffi.from_buffer(src),
-        len(src),
-        ffi.from_buffer(dst, require_writable=True),
-        len(dst),
-        opened,
-    )
+    status, opened = _run(cipher, key, src, dst, chunks, seal=False)
     if status == lib.PQE2EE_STREAM_ERR_TAG:
-        return int(opened[0])
+        return opened
     raise_for_status(status, "STREAM open")
     return None
 
@@ -145,12 +127,19 @@ def check_key_and_nonce(key: Any, nonce: Any) -> None:
         raise ValueError(f"AEAD nonce must be {NONCE_SIZE} bytes, got {len(nonce)}")
 
 
-def stream_seal_one(cipher: str, key: Any, nonce: Any, aad: Any, plaintext: Any) -> bytearray:
-    """One AEAD seal with an explicit nonce: returns ciphertext || tag."""
+def _one(cipher: str, key: Any, nonce: Any, aad: Any, data: Any, *, seal: bool) -> bytearray:
+    """Check, then make one AEAD call of the core: ``data`` in, a new buffer out.
+
+    :raises InvalidTag: (opening) ``data`` is shorter than a tag, or does not authenticate.
+    """
+    what = "AEAD seal" if seal else "AEAD open"
     cid = cipher_id(cipher)
     check_key_and_nonce(key, nonce)
-    out = bytearray(len(plaintext) + TAG_SIZE)
-    status = lib.pqe2ee_stream_seal_one(
+    if not seal and len(data) < TAG_SIZE:
+        raise InvalidTag(f"{what}: input shorter than the {TAG_SIZE}-byte tag")
+    out = bytearray(len(data) + TAG_SIZE if seal else len(data) - TAG_SIZE)
+    fn = lib.pqe2ee_stream_seal_one if seal else lib.pqe2ee_stream_open_one
+    status = fn(
         cid,
         ffi.from_buffer(key),
         len(key),
@@ -158,13 +147,18 @@ def stream_seal_one(cipher: str, key: Any, nonce: Any, aad: Any, plaintext: Any)
         len(nonce),
         ffi.from_buffer(aad),
         len(aad),
-        ffi.from_buffer(plaintext),
-        len(plaintext),
+        ffi.from_buffer(data),
+        len(data),
         ffi.from_buffer(out, require_writable=True),
         len(out),
     )
-    raise_for_status(status, "AEAD seal")
+    raise_for_status(status, what)
     return out
+
+
+def stream_seal_one(cipher: str, key: Any, nonce: Any, aad: Any, plaintext: Any) -> bytearray:
+    """One AEAD seal with an explicit nonce: returns ciphertext || tag."""
+    return _one(cipher, key, nonce, aad, plaintext, seal=True)
 
 
 def stream_open_one(cipher: str, key: Any, nonce: Any, aad: Any, sealed: Any) -> bytearray:
@@ -172,26 +166,7 @@ def stream_open_one(cipher: str, key: Any, nonce: Any, aad: Any, sealed: Any) ->
 
     :raises InvalidTag: authentication failed (no plaintext is returned).
     """
-    cid = cipher_id(cipher)
-    check_key_and_nonce(key, nonce)
-    if len(sealed) < TAG_SIZE:
-        raise InvalidTag(f"AEAD open: input shorter than the {TAG_SIZE}-byte tag")
-    out = bytearray(len(sealed) - TAG_SIZE)
-    status = lib.pqe2ee_stream_open_one(
-        cid,
-        ffi.from_buffer(key),
-        len(key),
-        ffi.from_buffer(nonce),
-        len(nonce),
-        ffi.from_buffer(aad),
-        len(aad),
-        ffi.from_buffer(sealed),
-        len(sealed),
-        ffi.from_buffer(out, require_writable=True),
-        len(out),
-    )
-    raise_for_status(status, "AEAD open")
-    return out
+    return _one(cipher, key, nonce, aad, sealed, seal=False)
 
 
 def cleanse(buf: bytearray | memoryview) -> None:

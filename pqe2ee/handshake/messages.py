@@ -57,6 +57,7 @@ class Reader:
         self._pos = 0
 
     def take(self, n: int) -> bytes:
+        """The next ``n`` bytes; :class:`DecodeError` if fewer are left."""
         if self._pos + n > len(self._data):
             raise DecodeError("message is truncated")
         out = self._data[self._pos : self._pos + n]
@@ -64,18 +65,23 @@ class Reader:
         return out
 
     def u8(self) -> int:
+        """One byte, as an integer."""
         return self.take(1)[0]
 
     def u16(self) -> int:
+        """A big-endian 16-bit integer."""
         return int.from_bytes(self.take(2), "big")
 
     def opaque8(self) -> bytes:
+        """Bytes prefixed by a one-byte length."""
         return self.take(self.u8())
 
     def opaque16(self) -> bytes:
+        """Bytes prefixed by a two-byte length."""
         return self.take(self.u16())
 
     def suite(self) -> SuiteCodes:
+        """One suite: its KEM, auth and AEAD code points (three u16)."""
         return self.u16(), self.u16(), self.u16()
 
     def suites(self, n: int) -> tuple[SuiteCodes, ...]:
@@ -84,11 +90,13 @@ class Reader:
         return tuple(zip(codes[0::3], codes[1::3], codes[2::3], strict=True))
 
     def version(self) -> None:
+        """The protocol version; :class:`DecodeError` unless it is this one (§3)."""
         version = self.u16()
         if version != VERSION:
             raise DecodeError(f"unsupported protocol version 0x{version:04x}")
 
     def done(self) -> None:
+        """Refuse trailing bytes: every message is parsed exactly to its end."""
         if self._pos != len(self._data):
             raise DecodeError("message has trailing bytes")
 
@@ -112,12 +120,16 @@ def _o16(data: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class ClientHello:
+    """ClientHello (§3): version, 32-byte random, suites offered in preference order,
+    one ephemeral key share per KEM sent, and the name of a pre-shared key (may be empty)."""
+
     random: bytes
     suites: tuple[SuiteCodes, ...]
     key_shares: tuple[tuple[int, bytes], ...]
     psk_identity: bytes = b""
 
     def encode(self) -> bytes:
+        """The whole message, header included."""
         body = VERSION.to_bytes(2, "big") + self.random
         body += bytes([len(self.suites)]) + _suite_bytes(*self.suites)
         body += bytes([len(self.key_shares)])
@@ -126,6 +138,7 @@ class ClientHello:
 
     @classmethod
     def decode(cls, body: bytes) -> ClientHello:
+        """Parse a body; :class:`DecodeError` on any malformation."""
         r = Reader(body)
         r.version()
         random = r.take(32)
@@ -148,13 +161,17 @@ class ClientHello:
 
 @dataclass(frozen=True)
 class HelloRetryRequest:
+    """HelloRetryRequest (§3): the suite the server wants, whose KEM got no share."""
+
     suite: SuiteCodes
 
     def encode(self) -> bytes:
+        """The whole message, header included."""
         return frame_message(MSG_HELLO_RETRY, VERSION.to_bytes(2, "big") + _suite_bytes(self.suite))
 
     @classmethod
     def decode(cls, body: bytes) -> HelloRetryRequest:
+        """Parse a body; :class:`DecodeError` on any malformation."""
         r = Reader(body)
         r.version()
         suite = r.suite()
@@ -164,16 +181,21 @@ class HelloRetryRequest:
 
 @dataclass(frozen=True)
 class ServerHello:
+    """ServerHello (§3): 32-byte random, the chosen suite and the KEM ciphertext
+    encapsulated to the client's share."""
+
     random: bytes
     suite: SuiteCodes
     ciphertext: bytes
 
     def encode(self) -> bytes:
+        """The whole message, header included."""
         body = VERSION.to_bytes(2, "big") + self.random + _suite_bytes(self.suite)
         return frame_message(MSG_SERVER_HELLO, body + _o16(self.ciphertext))
 
     @classmethod
     def decode(cls, body: bytes) -> ServerHello:
+        """Parse a body; :class:`DecodeError` on any malformation."""
         r = Reader(body)
         r.version()
         random, suite, ct = r.take(32), r.suite(), r.opaque16()
@@ -183,13 +205,17 @@ class ServerHello:
 
 @dataclass(frozen=True)
 class EncryptedExtensions:
+    """EncryptedExtensions (§3): flags; bit 0 asks the client for its identity."""
+
     require_client_identity: bool
 
     def encode(self) -> bytes:
+        """The whole message, header included."""
         return frame_message(MSG_ENCRYPTED_EXTENSIONS, bytes([int(self.require_client_identity)]))
 
     @classmethod
     def decode(cls, body: bytes) -> EncryptedExtensions:
+        """Parse a body; :class:`DecodeError` on any malformation."""
         r = Reader(body)
         flags = r.u8()
         r.done()
@@ -200,14 +226,19 @@ class EncryptedExtensions:
 
 @dataclass(frozen=True)
 class IdentityVerify:
+    """IdentityVerify (§3, §6): one signature per scheme of the identity (two for hybrid)
+    over the context string and the transcript hash."""
+
     signatures: tuple[bytes, ...]
 
     def encode(self) -> bytes:
+        """The whole message, header included."""
         body = bytes([len(self.signatures)]) + b"".join(_o16(s) for s in self.signatures)
         return frame_message(MSG_IDENTITY_VERIFY, body)
 
     @classmethod
     def decode(cls, body: bytes) -> IdentityVerify:
+        """Parse a body; :class:`DecodeError` on any malformation."""
         r = Reader(body)
         n = r.u8()
         if not 1 <= n <= 2:
@@ -219,13 +250,17 @@ class IdentityVerify:
 
 @dataclass(frozen=True)
 class Finished:
+    """Finished (§3, §5): HMAC-SHA-256 under the sender's finished key over the transcript."""
+
     verify_data: bytes
 
     def encode(self) -> bytes:
+        """The whole message, header included."""
         return frame_message(MSG_FINISHED, self.verify_data)
 
     @classmethod
     def decode(cls, body: bytes) -> Finished:
+        """Parse a body; :class:`DecodeError` on any malformation."""
         if len(body) != 32:
             raise DecodeError("Finished must be 32 bytes")
         return cls(body)

@@ -173,7 +173,7 @@ def plain_frame(ctype: int, payload: bytes) -> bytes:
 class RecordState:
     """One direction's application-data record state, lent to a data path outside
     Python (the C socket pump, :mod:`pqe2ee.io.socket_pump`) by
-    :meth:`~pqe2ee.handshake.Connection.lend_records`.
+    :meth:`~pqe2ee.handshake.Connection.lend_traffic_keys`.
 
     It holds a traffic key: its repr shows only the AEAD and the counters, and it should
     be dropped as soon as the key is installed elsewhere.

@@ -52,6 +52,7 @@ class AuthKind(enum.Enum):
 
     @property
     def code(self) -> int:
+        """This kind's code point in a suite (§1)."""
         return AUTH_IDS[self]
 
     @property
@@ -62,6 +63,7 @@ class AuthKind(enum.Enum):
 
     @classmethod
     def from_code(cls, code: int) -> AuthKind:
+        """The kind with code point ``code``; :class:`ValueError` for an unknown one."""
         for kind, value in AUTH_IDS.items():
             if value == code:
                 return kind
@@ -112,9 +114,11 @@ class Suite:
 
     @functools.cached_property
     def codes(self) -> tuple[int, int, int]:
+        """The suite's (KEM, auth, AEAD) code points, as on the wire (§1)."""
         return KEM_IDS[self.kem][0], self.auth.code, AEAD_IDS[self.aead]
 
     def encode(self) -> bytes:
+        """The six bytes of the suite on the wire."""
         kem, auth, aead = self.codes
         return kem.to_bytes(2, "big") + auth.to_bytes(2, "big") + aead.to_bytes(2, "big")
 

@@ -5,6 +5,13 @@ the same names; :func:`wrap_streams` puts a session over any existing asyncio st
 pair (a plain TCP connection, a TLS one, a subprocess pipe).  The handshake runs before
 the pair is returned, under ``handshake_timeout``.  Protocol logic lives in the sans-IO
 :class:`~pqe2ee.handshake.Connection`; this file only moves bytes.
+
+The handshake core does no I/O of its own, but a ``Config.check_peer`` callback runs
+where the core is driven, here in the event loop: a known-peers check
+(:meth:`pqe2ee.trust.KnownPeers.server_check`) reads the file and, on first use, writes
+and fsyncs it, which blocks the loop for that long.  A server with many clients should
+check against what it loaded at start-up (pins, or an allow list in memory), as the
+tunnel does.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A session's data path in the C core: plaintext socket <-> session socket.
 
 After the handshake, :class:`SocketPump` borrows the session's application-data keys
-(:meth:`~pqe2ee.handshake.Connection.lend_records`) and lets the C core move the bytes:
+(:meth:`~pqe2ee.handshake.Connection.lend_traffic_keys`) and lets the C core move the bytes:
 it reads plaintext, seals records and writes them to the session socket, and reads
 records, opens them and writes the plaintext, with the GIL released and no Python call
 per message.  Only what needs the protocol comes back to Python, to the very same
@@ -61,7 +61,7 @@ class SocketPump:
     """Moves one established session's application data between two sockets.
 
     :param conn: the connection, handshake complete, its events read; it is lent to
-        the pump (see :meth:`~pqe2ee.handshake.Connection.lend_records`) until
+        the pump (see :meth:`~pqe2ee.handshake.Connection.lend_traffic_keys`) until
         :meth:`close`.
     :param plain: the plaintext socket.
     :param session: the socket that carries the session.
@@ -106,7 +106,7 @@ class SocketPump:
     def _lend(self, *, expect_consumed: bool = False) -> None:
         """Take the connection's current keys and unprocessed input (after the handshake
         and after every protocol step Python did)."""
-        send, receive, unprocessed = self._conn.lend_records()
+        send, receive, unprocessed = self._conn.lend_traffic_keys()
         if expect_consumed and unprocessed:
             raise InternalError("the connection left a whole record unprocessed")
         self._install(send, sending=True)
@@ -160,7 +160,7 @@ class SocketPump:
                 timeout_ms=timeout_ms,
                 wake_fd=wake_fd,
             )
-            self._conn.return_records(
+            self._conn.return_traffic_keys(
                 (r.sealed_records, r.plain_read), (r.opened_records, r.opened_bytes)
             )
             self.to_session += r.plain_read

@@ -263,7 +263,7 @@ def test_automatic_key_update_before_the_limit(monkeypatch: pytest.MonkeyPatch) 
         client.send_data(bytes([i]))
         got += _feed(server, client.data_to_send())
     assert [e.data for e in got] == [bytes([i]) for i in range(10)]  # type: ignore[attr-defined]
-    assert client._write is not None and client._write.seq <= 3
+    assert client._transport.write is not None and client._transport.write.seq <= 3
 
 
 def test_alerts_reach_the_peer_with_a_reason() -> None:

@@ -46,8 +46,8 @@ def data_of(got: list[Event]) -> bytes:
 def _seal(conn: Connection, inner: int, content: bytes) -> bytes:
     """A record sealed straight under ``conn``'s write key: what a peer that ignores the
     usage limits (or any rule of send_data) would put on the wire."""
-    assert conn._write is not None
-    return bytes(conn._write.seal(inner, content))
+    assert conn._transport.write is not None
+    return bytes(conn._transport.write.seal(inner, content))
 
 
 # ------------------------------------------------------------------ first byte is enough
@@ -127,8 +127,10 @@ def test_data_past_the_byte_limit_without_a_key_update_is_cut_off(
 def test_the_bulk_path_does_not_open_past_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     client, server = established()
     monkeypatch.setattr(rec, "RECORD_LIMIT", 8)
-    assert server._write is not None
-    wire = bytes(server._write.seal_many(rec.INNER_DATA, os.urandom(20 * rec.MAX_PLAINTEXT)))
+    assert server._transport.write is not None
+    wire = bytes(
+        server._transport.write.seal_many(rec.INNER_DATA, os.urandom(20 * rec.MAX_PLAINTEXT))
+    )
     client.receive_data(wire)
     got: list[Event] = []
     with pytest.raises(RemoteProtocolError, match="usage limit"):
@@ -167,9 +169,9 @@ def test_a_key_update_just_past_the_limit_is_still_taken(monkeypatch: pytest.Mon
 # ------------------------------------------------------------------ key-update flood
 def _raw_key_update(conn: Connection) -> bytes:
     """A key update that requests one back, past any limit the API keeps."""
-    assert conn._write is not None
+    assert conn._transport.write is not None
     record = _seal(conn, rec.INNER_KEY_UPDATE, b"\x01")
-    conn._write.update()
+    conn._transport.write.update()
     return record
 
 
@@ -200,12 +202,12 @@ def test_data_resets_the_key_update_count_and_the_answer() -> None:
         client.send_data(b"reply")  # data sent: the next request is answered again
         server.receive_data(client.data_to_send())
         assert data_of(events(server)) == b"reply"
-    assert client._write is not None
-    key_before = client._write.lend(sending=True).key
+    assert client._transport.write is not None
+    key_before = client._transport.write.lend(sending=True).key
     server.update_keys(request_peer=True)
     client.receive_data(server.data_to_send())
     assert events(client) == []
-    assert client._write.lend(sending=True).key != key_before  # answered: a fresh key
+    assert client._transport.write.lend(sending=True).key != key_before  # answered: a fresh key
     server.receive_data(client.data_to_send())
     assert events(server) == []
 
@@ -239,7 +241,7 @@ def test_a_plaintext_downgrade_alert_is_reported_as_unauthenticated() -> None:
 
 def test_an_alert_under_application_keys_keeps_its_meaning() -> None:
     client, server = established()
-    assert server._write is not None
+    assert server._transport.write is not None
     client.receive_data(_seal(server, rec.INNER_ALERT, bytes([Alert.DOWNGRADE])))
     with pytest.raises(DowngradeError):
         client.next_event()
@@ -257,7 +259,7 @@ def test_after_a_retry_the_server_hello_must_take_the_suite_asked_for() -> None:
     client.receive_data(server.data_to_send())  # the HelloRetryRequest, for `asked`
     assert client.next_event() is NEED_DATA
     # a server that then answers with another suite sharing the KEM (same transcript)
-    server.config = Config(identity=identity(), policy=Policy(suites=(other,)))
+    server._hs.config = Config(identity=identity(), policy=Policy(suites=(other,)))
     server.receive_data(client.data_to_send())
     assert server.next_event() is NEED_DATA
     assert server.suite == other

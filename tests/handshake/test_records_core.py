@@ -106,15 +106,15 @@ def test_bulk_transfer_with_key_updates(monkeypatch: pytest.MonkeyPatch) -> None
     while (event := server.next_event()) is not NEED_DATA:
         got += event.data  # type: ignore[union-attr]
     assert got == payload
-    assert client._write is not None and client._write.seq <= 5
+    assert client._transport.write is not None and client._transport.write.seq <= 5
 
 
 def test_data_before_an_alert_in_one_bulk_read_is_released_first() -> None:
     """Bulk and one-record paths agree: authenticated data, then the peer's alert."""
     client, server = _connected()
     client.send_data(b"x" * 10_000)
-    assert client._write is not None
-    wire = client.data_to_send() + client._write.seal(rec.INNER_ALERT, bytes([1]))
+    assert client._transport.write is not None
+    wire = client.data_to_send() + client._transport.write.seal(rec.INNER_ALERT, bytes([1]))
     server.receive_data(wire)
     first = server.next_event()
     assert isinstance(first, DataReceived)

@@ -48,8 +48,8 @@ def test_connection_rejects_inner_type_zero(aead: str, content: bytes) -> None:
     client, server = pair(Config(policy=policy), Config(identity=identity(), policy=policy))
     assert run(client, server).client_done
     client.send_data(b"abc")
-    assert client._write is not None
-    wire = client.data_to_send() + client._write.seal(0, content)
+    assert client._transport.write is not None
+    wire = client.data_to_send() + client._transport.write.seal(0, content)
     client.close()
     server.receive_data(wire + client.data_to_send())
     assert server.next_event() == DataReceived(b"abc")

@@ -161,8 +161,8 @@ def test_two_pumps_carry_big_and_tiny_writes_both_ways_then_end_cleanly() -> Non
         assert a.result() is Outcome.DONE and b.result() is Outcome.DONE
         assert a.pump.to_session == len(tiny + big) == b.pump.to_plain
         # the Connections kept count: their sequence numbers moved with the pump's
-        assert client._write is not None and server._read is not None
-        assert client._write.seq == server._read.seq > 50
+        assert client._transport.write is not None and server._transport.read is not None
+        assert client._transport.write.seq == server._transport.read.seq > 50
 
 
 def _forward(src: socket.socket, dst: socket.socket) -> None:
@@ -213,8 +213,8 @@ def test_nothing_after_the_peers_close_reaches_the_plain_side() -> None:
     secret = b"SECRET-" + os.urandom(8).hex().encode()
     server.send_data(b"last words")
     server.close()
-    assert server._write is not None
-    after = server._write.seal(rec.INNER_DATA, secret)  # a peer that goes on anyway
+    assert server._transport.write is not None
+    after = server._transport.write.seal(rec.INNER_DATA, secret)  # a peer that goes on anyway
     with pumped(client) as (a, far):
         a.start()
         far.sendall(server.data_to_send() + after)
@@ -226,8 +226,8 @@ def test_nothing_after_the_peers_close_reaches_the_plain_side() -> None:
 
 def test_key_update_mid_stream_goes_through_the_connection() -> None:
     client, server = established()
-    assert client._read is not None
-    first_read_key = client._read.lend(sending=False).key
+    assert client._transport.read is not None
+    first_read_key = client._transport.read.lend(sending=False).key
     with pumped(client) as (a, far):
         a.start()
         server.send_data(b"before the update;")
@@ -243,8 +243,10 @@ def test_key_update_mid_stream_goes_through_the_connection() -> None:
         far.sendall(server.data_to_send())
         assert read_all(a.app) == b""
         assert a.result() is Outcome.DONE
-    assert client._read.lend(sending=False).key != first_read_key
-    assert server._read is not None and server._read.seq > 0  # it read the client's update
+    assert client._transport.read.lend(sending=False).key != first_read_key
+    assert (
+        server._transport.read is not None and server._transport.read.seq > 0
+    )  # it read the client's update
 
 
 def test_the_send_limit_brings_a_key_update_from_python(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -262,7 +264,9 @@ def test_the_send_limit_brings_a_key_update_from_python(monkeypatch: pytest.Monk
         server.close()
         far.sendall(server.data_to_send())
         assert a.result() is Outcome.DONE
-    assert client._write is not None and client._write.seq <= 4  # rekeyed, more than once
+    assert (
+        client._transport.write is not None and client._transport.write.seq <= 4
+    )  # rekeyed, more than once
 
 
 def _run(
@@ -426,13 +430,13 @@ def test_bytes_the_connection_held_past_the_handshake_go_first() -> None:
 def test_only_an_established_healthy_connection_can_be_lent() -> None:
     client, server = pair(Config(), Config(identity=identity()))
     with pytest.raises(LocalProtocolError):
-        client.lend_records()  # no handshake yet
+        client.lend_traffic_keys()  # no handshake yet
     run(client, server)
     client.receive_data(b"\x17\x00\x00\x05" + bytes(5))
     with pytest.raises(RemoteProtocolError):
         client.next_event()
     with pytest.raises(LocalProtocolError):
-        client.lend_records()  # failed
+        client.lend_traffic_keys()  # failed
 
 
 @pytest.mark.parametrize("aead", ["chacha20-poly1305", "aes-256-gcm"])
@@ -455,7 +459,7 @@ def test_both_aeads_round_trip(aead: str) -> None:
 
 def test_record_state_repr_has_no_key() -> None:
     client, _ = established()
-    send, receive, _ = client.lend_records()
+    send, receive, _ = client.lend_traffic_keys()
     assert send is not None and receive is not None
     for state in (send, receive):
         assert state.key.hex() not in repr(state) and str(state.key) not in repr(state)
@@ -626,8 +630,10 @@ def test_the_core_hands_back_only_whole_records_at_the_receive_limit() -> None:
 def test_a_sender_that_never_updates_its_key_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
     client, server = established()
     monkeypatch.setattr(rec, "RECORD_LIMIT", 4)
-    assert server._write is not None
-    wire_bytes = b"".join(bytes(server._write.seal(rec.INNER_DATA, b"%d;" % i)) for i in range(6))
+    assert server._transport.write is not None
+    wire_bytes = b"".join(
+        bytes(server._transport.write.seal(rec.INNER_DATA, b"%d;" % i)) for i in range(6)
+    )
     with pumped(client) as (a, far):
         a.start()
         far.sendall(wire_bytes)

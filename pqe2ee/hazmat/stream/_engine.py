@@ -19,9 +19,10 @@ from pqe2ee._binding import stream as _core_stream
 from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat import core
 from pqe2ee.hazmat.stream import _reference
-from pqe2ee.hazmat.stream._format import COUNTER_SIZE, MAX_CHUNKS, TAG_SIZE
+from pqe2ee.hazmat.stream._chunk_run import ChunkRun
+from pqe2ee.hazmat.stream._format import TAG_SIZE
 
-__all__ = ["RunFn", "open_chunks", "seal_chunks", "single_run", "uses_core"]
+__all__ = ["RunFn", "run_chunks", "single_run", "uses_core"]
 
 # Below this much work per thread, handing a sub-run to another thread costs more than
 # it saves.
@@ -35,16 +36,7 @@ class RunFn(Protocol):
     """
 
     def __call__(
-        self,
-        cipher: str,
-        key: memoryview,
-        src: memoryview,
-        dst: memoryview,
-        *,
-        first_index: int,
-        n_chunks: int,
-        last_is_final: bool,
-        chunk_size: int,
+        self, cipher: str, key: memoryview, src: memoryview, dst: memoryview, *, chunks: ChunkRun
     ) -> int | None: ...
 
 
@@ -90,56 +82,14 @@ def uses_core(cipher: str) -> bool:
         warnings.warn(
             f"pqe2ee.hazmat.stream runs on its slow pure-Python reference path: {reason}",
             RuntimeWarning,
-            stacklevel=5,  # uses_core < single_run < seal_chunks/open_chunks < ...
+            stacklevel=5,  # uses_core < single_run < run_chunks < ...
         )
     return False
 
 
-def _c_seal(
-    cipher: str,
-    key: memoryview,
-    src: memoryview,
-    dst: memoryview,
-    *,
-    first_index: int,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
-) -> int | None:
-    _core_stream.stream_seal(
-        cipher,
-        key,
-        first_index.to_bytes(COUNTER_SIZE, "big"),
-        src,
-        dst,
-        n_chunks=n_chunks,
-        last_is_final=last_is_final,
-        chunk_size=chunk_size,
-    )
-    return None
-
-
-def _c_open(
-    cipher: str,
-    key: memoryview,
-    src: memoryview,
-    dst: memoryview,
-    *,
-    first_index: int,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
-) -> int | None:
-    return _core_stream.stream_open(
-        cipher,
-        key,
-        first_index.to_bytes(COUNTER_SIZE, "big"),
-        src,
-        dst,
-        n_chunks=n_chunks,
-        last_is_final=last_is_final,
-        chunk_size=chunk_size,
-    )
+# Looked up at call time (tests put a failing core in their place).
+_c_seal: RunFn = _core_stream.stream_seal
+_c_open: RunFn = _core_stream.stream_open
 
 
 def _run(
@@ -148,11 +98,8 @@ def _run(
     key: memoryview,
     src: memoryview,
     dst: memoryview,
+    chunks: ChunkRun,
     *,
-    first_index: int,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
     threads: int,
     plain: memoryview,
 ) -> int | None:
@@ -160,55 +107,35 @@ def _run(
 
     :param plain: whichever of ``src`` and ``dst`` holds the plaintext (it sets the
         split: sub-runs of at least ``_MIN_BYTES_PER_THREAD`` plaintext bytes).
+    :returns: the stream index (not the run's) of the first chunk that failed, or None.
     """
-    if first_index + n_chunks > MAX_CHUNKS:
-        raise ValueError("the 88-bit STREAM chunk counter would wrap")
-    threads = max(1, min(threads, n_chunks, len(plain) // _MIN_BYTES_PER_THREAD))
+    n = chunks.n_chunks
+    threads = max(1, min(threads, n, len(plain) // _MIN_BYTES_PER_THREAD))
+
+    def job(part: ChunkRun, i: memoryview, o: memoryview) -> int | None:
+        bad = fn(cipher, key, i, o, chunks=part)
+        return None if bad is None else part.first_index + bad
+
     if threads == 1:
-        return fn(
-            cipher,
-            key,
-            src,
-            dst,
-            first_index=first_index,
-            n_chunks=n_chunks,
-            last_is_final=last_is_final,
-            chunk_size=chunk_size,
-        )
-    sealed = chunk_size + TAG_SIZE
-    in_step, out_step = (chunk_size, sealed) if src is plain else (sealed, chunk_size)
-    per, extra = divmod(n_chunks, threads)
-    jobs: list[tuple[int, int, bool, memoryview, memoryview]] = []
+        return job(chunks, src, dst)
+    sealed = chunks.chunk_size + TAG_SIZE
+    in_step, out_step = (chunks.chunk_size, sealed) if src is plain else (sealed, chunks.chunk_size)
+    per, extra = divmod(n, threads)
+    jobs: list[tuple[ChunkRun, memoryview, memoryview]] = []
     start = 0
     for t in range(threads):
-        count = per + (t < extra)
-        stop = start + count
-        last = stop == n_chunks
+        stop = start + per + (t < extra)
+        last = stop == n
         in_end = len(src) if last else stop * in_step
         out_end = len(dst) if last else stop * out_step
         jobs.append(
             (
-                start,
-                count,
-                last_is_final and last,
+                chunks.part(start, stop - start),
                 src[start * in_step : in_end],
                 dst[start * out_step : out_end],
             )
         )
         start = stop
-
-    def job(s: int, c: int, f: bool, i: memoryview, o: memoryview) -> int | None:
-        return fn(
-            cipher,
-            key,
-            i,
-            o,
-            first_index=first_index + s,
-            n_chunks=c,
-            last_is_final=f,
-            chunk_size=chunk_size,
-        )
-
     futures: list[Future[int | None]] = [pool(threads - 1).submit(job, *j) for j in jobs[1:]]
     try:
         results = [job(*jobs[0])]
@@ -216,10 +143,7 @@ def _run(
         # Never return (or raise) while another thread still writes into dst.
         wait(futures)
     results += [fut.result() for fut in futures]
-    for (s, _, _, _, _), bad in zip(jobs, results, strict=True):
-        if bad is not None:
-            return s + bad
-    return None
+    return next((bad for bad in results if bad is not None), None)
 
 
 def single_run(cipher: str, *, seal: bool) -> RunFn:
@@ -229,69 +153,30 @@ def single_run(cipher: str, *, seal: bool) -> RunFn:
     return _reference.seal_run if seal else _reference.open_run
 
 
-def seal_chunks(
+def run_chunks(
     cipher: str,
     key: memoryview,
     src: memoryview,
     dst: memoryview,
+    chunks: ChunkRun,
     *,
-    first_index: int,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
+    seal: bool,
     threads: int,
 ) -> None:
-    """Seal ``n_chunks`` chunks starting at ``first_index`` from ``src`` into ``dst``."""
-    fn = single_run(cipher, seal=True)
-    _run(
-        fn,
-        cipher,
-        key,
-        src,
-        dst,
-        first_index=first_index,
-        n_chunks=n_chunks,
-        last_is_final=last_is_final,
-        chunk_size=chunk_size,
-        threads=threads,
-        plain=src,
-    )
+    """Seal (or open) the run ``chunks`` from ``src`` into ``dst`` on up to ``threads`` threads.
 
-
-def open_chunks(
-    cipher: str,
-    key: memoryview,
-    src: memoryview,
-    dst: memoryview,
-    *,
-    first_index: int,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
-    threads: int,
-) -> None:
-    """Open ``n_chunks`` chunks into ``dst``, or wipe all of ``dst`` and raise InvalidTag.
-
-    No plaintext of this call survives a failure, not even of the chunks before the bad
-    one: the caller gets all of it or none.
+    Opening gives all of the run's plaintext or none: on any failure all of ``dst`` is
+    wiped, even the chunks before the bad one, and a chunk that does not authenticate
+    raises :class:`~pqe2ee.exceptions.InvalidTag`.
     """
-    fn = single_run(cipher, seal=False)
+    fn = single_run(cipher, seal=seal)
+    if seal:
+        _run(fn, cipher, key, src, dst, chunks, threads=threads, plain=src)
+        return
     try:
-        bad = _run(
-            fn,
-            cipher,
-            key,
-            src,
-            dst,
-            first_index=first_index,
-            n_chunks=n_chunks,
-            last_is_final=last_is_final,
-            chunk_size=chunk_size,
-            threads=threads,
-            plain=dst,
-        )
+        bad = _run(fn, cipher, key, src, dst, chunks, threads=threads, plain=dst)
         if bad is not None:
-            raise InvalidTag(f"STREAM chunk {first_index + bad} failed authentication")
+            raise InvalidTag(f"STREAM chunk {bad} failed authentication")
     except BaseException:
         # Whatever went wrong, none of this call's plaintext stays behind.
         core.cleanse(dst)

@@ -20,6 +20,7 @@ import enum
 from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.stream import _engine
+from pqe2ee.hazmat.stream._chunk_run import ChunkRun
 from pqe2ee.hazmat.stream._format import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CIPHER,
@@ -44,6 +45,7 @@ class _State(enum.Enum):
 class _StreamContext:
     """What both directions share: arguments, the chunk counter and the held-back input."""
 
+    _seal: bool  # the direction: sealing (Encryptor) or opening (Decryptor)
     _in_extra: int  # how much larger an input chunk is than chunk_size
     _out_extra: int  # the same for an output chunk
 
@@ -96,7 +98,17 @@ class _StreamContext:
 
     def _run(self, src: memoryview, dst: memoryview, *, n_chunks: int, final: bool) -> None:
         """Seal or open ``n_chunks`` chunks at the current index, then advance past them."""
-        raise NotImplementedError
+        chunks = ChunkRun(
+            first_index=self._index,
+            n_chunks=n_chunks,
+            last_is_final=final,
+            chunk_size=self._chunk_size,
+        )
+        with memoryview(self._key) as key:
+            _engine.run_chunks(
+                self._cipher, key, src, dst, chunks, seal=self._seal, threads=self._threads
+            )
+        self._index += n_chunks
 
     def _update_into(self, data: memoryview, out: memoryview) -> int:
         """Process every chunk known not to be the last; returns the bytes written to out.
@@ -197,17 +209,9 @@ class Encryptor(_StreamContext):
     :param threads: threads for large inputs; None = one per core.
     """
 
+    _seal = True
     _in_extra = 0
     _out_extra = TAG_SIZE
-
-    def _run(self, src: memoryview, dst: memoryview, *, n_chunks: int, final: bool) -> None:
-        with memoryview(self._key) as key:
-            _engine.seal_chunks(
-                self._cipher, key, src, dst,
-                first_index=self._index, n_chunks=n_chunks, last_is_final=final,
-                chunk_size=self._chunk_size, threads=self._threads,
-            )  # fmt: skip
-        self._index += n_chunks
 
 
 class Decryptor(_StreamContext):
@@ -224,17 +228,9 @@ class Decryptor(_StreamContext):
     :param threads: threads for large inputs; None = one per core.
     """
 
+    _seal = False
     _in_extra = TAG_SIZE
     _out_extra = 0
-
-    def _run(self, src: memoryview, dst: memoryview, *, n_chunks: int, final: bool) -> None:
-        with memoryview(self._key) as key:
-            _engine.open_chunks(
-                self._cipher, key, src, dst,
-                first_index=self._index, n_chunks=n_chunks, last_is_final=final,
-                chunk_size=self._chunk_size, threads=self._threads,
-            )  # fmt: skip
-        self._index += n_chunks
 
     def _check_final(self) -> None:
         size = len(self._pending)

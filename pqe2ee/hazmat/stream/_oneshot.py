@@ -5,6 +5,7 @@ from __future__ import annotations
 from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.stream import _engine
+from pqe2ee.hazmat.stream._chunk_run import ChunkRun
 from pqe2ee.hazmat.stream._format import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CIPHER,
@@ -74,10 +75,8 @@ def encrypt_into(
     src = view(plaintext, "plaintext")
     dst = _writable(out, ciphertext_size(len(src), chunk_size))
     n = plaintext_chunks(len(src), chunk_size)
-    _engine.seal_chunks(
-        cipher, key_view, src, dst,
-        first_index=0, n_chunks=n, last_is_final=True, chunk_size=chunk_size, threads=n_threads,
-    )  # fmt: skip
+    chunks = ChunkRun(first_index=0, n_chunks=n, last_is_final=True, chunk_size=chunk_size)
+    _engine.run_chunks(cipher, key_view, src, dst, chunks, seal=True, threads=n_threads)
     return len(dst)
 
 
@@ -129,10 +128,8 @@ def decrypt_into(
     src = view(ciphertext, "ciphertext")
     n = ciphertext_chunks(len(src), chunk_size)
     dst = _writable(out, len(src) - TAG_SIZE * n)
-    _engine.open_chunks(
-        cipher, key_view, src, dst,
-        first_index=0, n_chunks=n, last_is_final=True, chunk_size=chunk_size, threads=n_threads,
-    )  # fmt: skip
+    chunks = ChunkRun(first_index=0, n_chunks=n, last_is_final=True, chunk_size=chunk_size)
+    _engine.run_chunks(cipher, key_view, src, dst, chunks, seal=False, threads=n_threads)
     return len(dst)
 
 
@@ -201,12 +198,11 @@ def decrypt_chunk(
     flags = [final] if final is not None else ([False, True] if full else [True])
     out = bytearray(len(src) - TAG_SIZE)
     for flag in flags:
+        chunks = ChunkRun(first_index=index, n_chunks=1, last_is_final=flag, chunk_size=chunk_size)
         try:
-            _engine.open_chunks(
-                cipher, key_view, src, memoryview(out),
-                first_index=index, n_chunks=1, last_is_final=flag, chunk_size=chunk_size,
-                threads=1,
-            )  # fmt: skip
+            _engine.run_chunks(
+                cipher, key_view, src, memoryview(out), chunks, seal=False, threads=1
+            )
         except InvalidTag:
             continue
         return out

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.stream import _engine
+from pqe2ee.hazmat.stream._chunk_run import ChunkRun
 from pqe2ee.hazmat.stream._format import MAX_CHUNKS
 
 if TYPE_CHECKING:
@@ -125,7 +126,11 @@ def run_middle(
     per = max(1, _BATCH_BYTES // ctx._chunk_size)
     batches = -(-n // per)
     first_index = ctx._index
-    cipher, cs = ctx._cipher, ctx._chunk_size
+    cipher = ctx._cipher
+    # The chunks followed by more input: none of them is final.
+    middle = ChunkRun(
+        first_index=first_index, n_chunks=n, last_is_final=False, chunk_size=ctx._chunk_size
+    )
     run = _engine.single_run(cipher, seal=seal)
     claim = iter(range(batches))
     lock = threading.Lock()
@@ -152,11 +157,7 @@ def run_middle(
                     count = min(per, n - c0)
                     src, dst = iv[: count * in_chunk], ov[: count * out_chunk]
                     _read_exactly(fd_in, src, in_off + c0 * in_chunk)
-                    bad = run(
-                        cipher, key, src, dst,
-                        first_index=first_index + c0, n_chunks=count, last_is_final=False,
-                        chunk_size=cs,
-                    )  # fmt: skip
+                    bad = run(cipher, key, src, dst, chunks=middle.part(c0, count))
                     if bad is not None:
                         failed.append(c0 + bad)
                         stop.set()

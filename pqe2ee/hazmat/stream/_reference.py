@@ -8,10 +8,13 @@ byte-identical output.  The AEADs are ChaCha20-Poly1305 (RFC 8439 §2.8) and AES
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from cryptography.exceptions import InvalidTag as _CryptographyInvalidTag
 
 from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat.aead import Cipher, by_name
+from pqe2ee.hazmat.stream._chunk_run import ChunkRun
 from pqe2ee.hazmat.stream._format import (
     CIPHERS,
     DEFAULT_CHUNK_SIZE,
@@ -30,26 +33,29 @@ def _aead(cipher: str, key: bytes | bytearray | memoryview) -> Cipher:
     return by_name(cipher).cipher(bytes(key))
 
 
+def _pieces(src: memoryview, chunks: ChunkRun, size: int) -> Iterator[tuple[bytes, bytes]]:
+    """Each chunk of the run in ``src`` (``size`` bytes, the last one the rest), with its nonce."""
+    pos = 0
+    for i in range(chunks.n_chunks):
+        end = len(src) if i == chunks.n_chunks - 1 else pos + size
+        yield chunks.nonce(i), bytes(src[pos:end])
+        pos = end
+
+
 def seal_run(
     cipher: str,
     key: bytes | bytearray | memoryview,
     src: memoryview,
     dst: memoryview,
     *,
-    first_index: int,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
+    chunks: ChunkRun,
 ) -> None:
-    """Seal ``n_chunks`` consecutive chunks of ``src`` into ``dst`` (the C loop's contract)."""
+    """Seal the run ``chunks`` of ``src`` into ``dst`` (the C loop's contract)."""
     aead = _aead(cipher, key)
-    pos = out = 0
-    for i in range(n_chunks):
-        last = i == n_chunks - 1
-        piece = bytes(src[pos:] if last else src[pos : pos + chunk_size])
-        sealed = aead.encrypt(nonce(first_index + i, last and last_is_final), piece, None)
+    out = 0
+    for chunk_nonce, piece in _pieces(src, chunks, chunks.chunk_size):
+        sealed = aead.encrypt(chunk_nonce, piece, None)
         dst[out : out + len(sealed)] = sealed
-        pos += len(piece)
         out += len(sealed)
 
 
@@ -59,23 +65,17 @@ def open_run(
     src: memoryview,
     dst: memoryview,
     *,
-    first_index: int,
-    n_chunks: int,
-    last_is_final: bool,
-    chunk_size: int,
+    chunks: ChunkRun,
 ) -> int | None:
-    """Open ``n_chunks`` chunks of ``src`` into ``dst``; the index of the first bad one or None."""
+    """Open the run ``chunks`` of ``src`` into ``dst``; the index of the first bad one or None."""
     aead = _aead(cipher, key)
-    pos = out = 0
-    for i in range(n_chunks):
-        last = i == n_chunks - 1
-        sealed = bytes(src[pos:] if last else src[pos : pos + chunk_size + TAG_SIZE])
+    out = 0
+    for i, (chunk_nonce, sealed) in enumerate(_pieces(src, chunks, chunks.chunk_size + TAG_SIZE)):
         try:
-            plain = aead.decrypt(nonce(first_index + i, last and last_is_final), sealed, None)
+            plain = aead.decrypt(chunk_nonce, sealed, None)
         except _CryptographyInvalidTag:
             return i
         dst[out : out + len(plain)] = plain
-        pos += len(sealed)
         out += len(plain)
     return None
 

@@ -91,7 +91,7 @@ async def connect(where: Endpoint) -> socket.socket:
 
 async def handshake(sock: socket.socket, conn: Connection) -> HandshakeComplete:
     """Run ``conn``'s handshake over ``sock``.  Bytes the peer sent after its last
-    handshake message stay in ``conn`` (see :meth:`Connection.lend_records`).
+    handshake message stay in ``conn`` (see :meth:`Connection.lend_traffic_keys`).
 
     :raises RemoteProtocolError: the handshake failed (the alert, if any, has been sent).
     :raises OSError: the socket failed.

@@ -10,6 +10,7 @@ import pytest
 from pqe2ee.exceptions import InvalidTag
 from pqe2ee.hazmat import stream
 from pqe2ee.hazmat.stream import _engine, _reference
+from pqe2ee.hazmat.stream._chunk_run import ChunkRun
 from pqe2ee.hazmat.stream._format import MAX_CHUNKS
 
 KEY = random.Random(20).randbytes(32)
@@ -174,13 +175,13 @@ def test_counter_reaches_its_last_value_but_never_wraps(cipher: str) -> None:
     # The last two usable indices seal, and match the reference's nonces.
     out = bytearray(2 * (cs + 16))
     run = {"n_chunks": 2, "last_is_final": True, "chunk_size": cs}
-    _engine.seal_chunks(
+    _engine.run_chunks(
         cipher, memoryview(KEY), memoryview(PT[: 2 * cs]), memoryview(out),
-        first_index=last - 1, threads=1, **run,
+        ChunkRun(first_index=last - 1, **run), seal=True, threads=1,
     )  # fmt: skip
     ref = bytearray(len(out))
     _reference.seal_run(cipher, KEY, memoryview(PT[: 2 * cs]), memoryview(ref),
-                        first_index=last - 1, **run)  # fmt: skip
+                        chunks=ChunkRun(first_index=last - 1, **run))  # fmt: skip
     assert out == ref
     assert (
         stream.decrypt_chunk(KEY, out[cs + 16 :], last, cipher=cipher, chunk_size=cs)
@@ -188,9 +189,9 @@ def test_counter_reaches_its_last_value_but_never_wraps(cipher: str) -> None:
     )
     # One more would need counter 2**88: refused, not wrapped to 0.
     with pytest.raises(ValueError, match="88-bit STREAM chunk counter would wrap"):
-        _engine.seal_chunks(
+        _engine.run_chunks(
             cipher, memoryview(KEY), memoryview(PT[: 2 * cs]), memoryview(bytearray(len(out))),
-            first_index=last, threads=1, **run,
+            ChunkRun(first_index=last, **run), seal=True, threads=1,
         )  # fmt: skip
 
 

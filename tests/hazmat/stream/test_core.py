@@ -14,6 +14,7 @@ from pqe2ee._binding import _load
 from pqe2ee._binding import stream as core_stream
 from pqe2ee.exceptions import InternalError, InvalidTag, UnsupportedAlgorithm
 from pqe2ee.hazmat.stream import _reference
+from pqe2ee.hazmat.stream._chunk_run import ChunkRun
 
 lib, ffi = _binding.lib, _binding.ffi
 KEY = random.Random(40).randbytes(32)
@@ -125,13 +126,14 @@ def test_status_codes_become_exceptions() -> None:
 
 def test_binding_checks_lengths_before_calling() -> None:
     src, dst = memoryview(PT), memoryview(bytearray(len(PT) + 48))
-    run = {"last_is_final": True, "chunk_size": 100}
+    run = {"first_index": 0, "last_is_final": True, "chunk_size": 100}
+    three, two = ChunkRun(n_chunks=3, **run), ChunkRun(n_chunks=2, **run)
     with pytest.raises(ValueError, match="key must be 32 bytes"):
-        core_stream.stream_seal("chacha20-poly1305", KEY[:16], ZERO, src, dst, n_chunks=3, **run)
+        core_stream.stream_seal("chacha20-poly1305", KEY[:16], src, dst, chunks=three)
     with pytest.raises(ValueError, match="do not make 2 chunks"):
-        core_stream.stream_seal("chacha20-poly1305", KEY, ZERO, src, dst, n_chunks=2, **run)
+        core_stream.stream_seal("chacha20-poly1305", KEY, src, dst, chunks=two)
     with pytest.raises(ValueError, match="buffer lengths do not match"):
-        core_stream.stream_seal("chacha20-poly1305", KEY, ZERO, src, dst[:-1], n_chunks=3, **run)
+        core_stream.stream_seal("chacha20-poly1305", KEY, src, dst[:-1], chunks=three)
     with pytest.raises(ValueError, match="unknown cipher"):
         core_stream.stream_seal_one("chacha20", KEY, bytes(12), b"", b"")
     with pytest.raises(InvalidTag):

@@ -15,6 +15,7 @@ import pytest
 from pqe2ee.exceptions import InternalError, InvalidTag
 from pqe2ee.hazmat import core, stream
 from pqe2ee.hazmat.stream import _engine, _reference
+from pqe2ee.hazmat.stream._chunk_run import ChunkRun
 from pqe2ee.hazmat.stream._format import nonce
 
 CS = 64
@@ -219,10 +220,10 @@ def test_failed_open_wipes_the_output(cipher: str) -> None:
     ct[-1] ^= 1
     out = bytearray(b"\xaa" * len(pt))
     with pytest.raises(InvalidTag):
-        _engine.open_chunks(
+        _engine.run_chunks(
             cipher, memoryview(KEY), memoryview(ct), memoryview(out),
-            first_index=0, n_chunks=len(_chunks(bytes(ct))), last_is_final=True,
-            chunk_size=CS, threads=2,
+            ChunkRun(first_index=0, n_chunks=len(_chunks(bytes(ct))), last_is_final=True,
+                     chunk_size=CS), seal=False, threads=2,
         )  # fmt: skip
     assert out == bytes(len(out))
 

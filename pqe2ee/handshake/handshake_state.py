@@ -1,0 +1,122 @@
+"""What a handshake in progress holds, shared by the client and server flights.
+
+Named after Noise's (and snow's) ``HandshakeState``: the transcript, the key schedule,
+the ephemeral KEM keys and the handshake secrets live here and nowhere else, and
+:meth:`HandshakeState.finish` wipes what the application phase does not need.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from dataclasses import dataclass
+
+from pqe2ee.handshake import messages as m
+from pqe2ee.handshake.config import Config
+from pqe2ee.handshake.identity import PublicIdentity
+from pqe2ee.handshake.keyschedule import KeySchedule, Transcript, finished_mac
+from pqe2ee.handshake.record import CT_HANDSHAKE, INNER_HANDSHAKE, MAX_PLAINTEXT, plain_frame
+from pqe2ee.handshake.state import Alert, Role, fail
+from pqe2ee.handshake.suites import Suite
+from pqe2ee.handshake.transport import Transport
+from pqe2ee.hazmat.kem import KEMPrivateKey
+
+__all__ = ["FixedRandomness", "HandshakeState"]
+
+#: The prefixes signed in IdentityVerify (docs/protocol.md §6): 64 spaces, then a
+#: context string naming the side, as in TLS 1.3's CertificateVerify (RFC 8446 §4.4.3),
+#: so a signature made by one side can never be replayed as the other's.
+SERVER_CONTEXT = b" " * 64 + b"pqe2ee v1, server IdentityVerify\x00"
+CLIENT_CONTEXT = b" " * 64 + b"pqe2ee v1, client IdentityVerify\x00"
+
+
+@dataclass(frozen=True)
+class FixedRandomness:
+    """Test-only: fixed randoms and KEM randomness, for known-answer transcripts.
+
+    Reusing these outside a test destroys every security property of the handshake.
+    """
+
+    random: bytes
+    kem_seed: bytes = b""
+    encaps_randomness: bytes = b""
+
+
+class HandshakeState:
+    """The state of one side's handshake, from the first flight to ``HandshakeComplete``.
+
+    :param config: this side's configuration.
+    :param role: client or server.
+    :param transport: where handshake records go and where keys are installed.
+    :param fixed: test-only fixed randomness (known-answer transcripts), or None.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        role: Role,
+        transport: Transport,
+        fixed: FixedRandomness | None,
+    ) -> None:
+        self.config = config
+        self.role = role
+        self.transport = transport
+        self.fixed = fixed
+        self.transcript = Transcript(config.channel_binding)
+        self.schedule = KeySchedule(config.psk)
+        self.suite: Suite | None = None
+        self.peer_identity: PublicIdentity | None = None
+        self.peer_claim: PublicIdentity | None = None  # sent, its signature not yet checked
+        self.retried = False
+        self.hrr_suite: tuple[int, int, int] | None = None
+        self.ephemeral: dict[int, KEMPrivateKey] = {}
+        self.first_hello: m.ClientHello | None = None
+        self.want_client_identity = False
+        self.c_hs = self.s_hs = self.c_ap = self.s_ap = b""
+        self.exporter: bytes | None = None
+        self._flight: list[bytes] = []  # encrypted handshake messages not yet sealed
+
+    def random(self) -> bytes:
+        """32 fresh random bytes for a hello (fixed ones in a known-answer test)."""
+        return self.fixed.random if self.fixed else os.urandom(32)
+
+    def send(self, message: bytes) -> None:
+        """Add ``message`` to the transcript and queue it: in the clear, one message per
+        frame, or under the write key, where a flight's messages share one record (see
+        :meth:`end_flight`)."""
+        self.transcript.add(message)
+        if self.transport.write is None:
+            self.transport.out.append(plain_frame(CT_HANDSHAKE, message))
+        else:
+            self._flight.append(message)
+
+    def end_flight(self) -> None:
+        """Seal the encrypted messages of this flight together, before the key changes."""
+        if self._flight:
+            write = self.transport.write
+            assert write is not None
+            # a flight is a few KB; one record keeps every message whole (§7)
+            assert sum(map(len, self._flight)) <= MAX_PLAINTEXT
+            self.transport.out.append(write.seal_many(INNER_HANDSHAKE, b"".join(self._flight)))
+            self._flight = []
+
+    def check_finished(self, whole: bytes, body: bytes, secret: bytes, *, sender: str) -> None:
+        """Verify the peer's Finished under its handshake ``secret`` (constant-time, §5)
+        and add it to the transcript.
+
+        :raises Fail: malformed, or the MAC does not verify (``handshake failure``).
+        """
+        fin = m.Finished.decode(body)
+        expected = finished_mac(secret, self.transcript.digest())
+        if not hmac.compare_digest(fin.verify_data, expected):
+            raise fail(Alert.HANDSHAKE_FAILURE, f"{sender} Finished does not verify")
+        self.transcript.add(whole)
+
+    def finish(self) -> None:
+        """Forget what the application phase never needs: handshake secrets, ephemerals."""
+        self.c_hs = self.s_hs = b""
+        self.ephemeral.clear()
+
+    def forget(self) -> None:
+        """On failure: drop the ephemeral KEM keys at once."""
+        self.ephemeral.clear()

@@ -1,0 +1,74 @@
+"""Authenticating the peer (docs/protocol.md §6): its Identity message, then its
+IdentityVerify signature over the transcript, then this side's policy.
+
+Used by both roles.  The identity's kind must match the suite (client checking its
+server), or be post-quantum when the server authenticates post-quantum (a server checking
+its client, unless ``Policy.allow_classical_client_identity``).  The peer is accepted only
+after its signature verifies *and* :meth:`Config.accept_peer` (kinds, pins, the
+adapter's ``check_peer`` callback) says yes; until then ``peer_identity`` stays None.
+"""
+
+from __future__ import annotations
+
+from pqe2ee.exceptions import IdentityRejected, InvalidSignature, TrustStoreError
+from pqe2ee.handshake import messages as m
+from pqe2ee.handshake.handshake_state import CLIENT_CONTEXT, SERVER_CONTEXT, HandshakeState
+from pqe2ee.handshake.identity import PublicIdentity
+from pqe2ee.handshake.state import Alert, Role, State, fail
+
+__all__ = ["on_identity", "on_identity_verify"]
+
+
+def on_identity(hs: HandshakeState, whole: bytes, body: bytes) -> State:
+    """The peer's Identity: decode it and check its kind against the suite."""
+    identity = PublicIdentity.decode(body)
+    assert hs.suite is not None
+    if hs.role is Role.CLIENT:
+        if identity.kind is not hs.suite.auth:
+            raise fail(
+                Alert.IDENTITY_REFUSED,
+                f"server identity is {identity.kind.value}, the suite says {hs.suite.auth.value}",
+                IdentityRejected,
+            )
+    elif (
+        hs.suite.auth.post_quantum
+        and not identity.kind.post_quantum
+        and not hs.config.policy.allow_classical_client_identity
+    ):
+        # mutual authentication is only as post-quantum as its weaker signature
+        raise fail(
+            Alert.IDENTITY_REFUSED,
+            f"client identity is {identity.kind.value} (classical), and this server "
+            f"authenticates with {hs.suite.auth.value}: a post-quantum client identity "
+            "is required (Policy.allow_classical_client_identity allows it)",
+            IdentityRejected,
+        )
+    hs.peer_claim = identity
+    hs.transcript.add(whole)
+    if hs.role is Role.CLIENT:
+        return State.CLIENT_WAIT_IDENTITY_VERIFY
+    return State.SERVER_WAIT_IDENTITY_VERIFY
+
+
+def on_identity_verify(hs: HandshakeState, whole: bytes, body: bytes) -> State:
+    """The peer's IdentityVerify: its signatures over the transcript so far, under the
+    other side's context string, then this side's acceptance policy."""
+    iv = m.IdentityVerify.decode(body)
+    identity = hs.peer_claim
+    assert identity is not None
+    context = SERVER_CONTEXT if hs.role is Role.CLIENT else CLIENT_CONTEXT
+    try:
+        identity.verify(context + hs.transcript.digest(), iv.signatures)
+    except InvalidSignature as exc:
+        raise fail(Alert.IDENTITY_REFUSED, f"peer signature: {exc}", IdentityRejected) from None
+    try:
+        hs.config.accept_peer(identity)
+    except IdentityRejected as exc:
+        raise fail(Alert.IDENTITY_REFUSED, str(exc), type(exc)) from None
+    except TrustStoreError as exc:  # fail closed: a peer we could not check or record
+        raise fail(Alert.INTERNAL_ERROR, str(exc), TrustStoreError) from None
+    hs.peer_identity = identity
+    hs.transcript.add(whole)
+    if hs.role is Role.CLIENT:
+        return State.CLIENT_WAIT_FINISHED
+    return State.SERVER_WAIT_FINISHED
