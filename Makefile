@@ -67,8 +67,8 @@ sanitize: $(ASAN_STAMP)
 	$(PY) -c "import shutil; shutil.copytree('pqe2ee', '$(ASAN_LIB)/pqe2ee', \
 		ignore=shutil.ignore_patterns('*.so', '__pycache__'))"
 	cp $(ASAN_EXT)/pqe2ee/_core*.so $(ASAN_LIB)/pqe2ee/
-	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/test_stream_*.py tests/handshake/test_records_core.py \
-		tests/handshake/test_records_inner_zero.py tests/handshake/test_pump.py
+	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/hazmat/stream/test_*.py tests/handshake/test_records_core.py \
+		tests/handshake/test_records_inner_zero.py tests/io/test_socket_pump.py
 
 test: build lint typecheck pytest sanitize
 

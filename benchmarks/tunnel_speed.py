@@ -16,7 +16,7 @@ Measured on each path, the paths interleaved in every round, medians over the ro
 latency per request), ``redis-benchmark -t ping -k 0 -c 10`` (a new connection per
 request: connections/s, each a full handshake through the tunnel), and
 ``pgbench -S -c 10 -j 2`` (select-only, transactions/s).  Redis and PostgreSQL run as
-private instances on free loopback ports (tests/tunnel/services.py).
+private instances on free loopback ports (tests/io/tunnel/services.py).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from pqe2ee._version import __version__  # noqa: E402
 from pqe2ee.handshake import Identity  # noqa: E402
 from pqe2ee.trust import load_public_identity, save_identity, save_public_identity  # noqa: E402
-from tests.tunnel.services import free_port, postgres_server, redis_server  # noqa: E402
+from tests.io.tunnel.services import free_port, postgres_server, redis_server  # noqa: E402
 
 PATHS = ("direct", "relay", "tunnel")
 

@@ -25,14 +25,14 @@ import shutil
 from fuzz._common import PATTERN, SCRATCH_ROOT, Input, is_prefix
 from pqe2ee import age
 from pqe2ee.age.format import Header
-from pqe2ee.age.payload import CHUNK_SIZE, payload_key
+from pqe2ee.age.payload import payload_key
 from pqe2ee.exceptions import AgePayloadError, Pqe2eeError
 from pqe2ee.hazmat import stream
 
 FILE_KEY = bytes(range(16))
 NONCE = bytes(range(16, 32))
 KEY = payload_key(FILE_KEY, NONCE)
-CT_CHUNK = CHUNK_SIZE + stream.TAG_SIZE
+CT_CHUNK = stream.DEFAULT_CHUNK_SIZE + stream.TAG_SIZE
 IDENTITY = age.X25519Identity(bytes(range(1, 33)))
 #: A real header for FILE_KEY (its stanza is randomized, made once per process).
 HEADER = Header.build(IDENTITY.recipient().wrap(FILE_KEY), FILE_KEY).encode()
@@ -105,7 +105,7 @@ def test_one_input(data: bytes) -> None:
     source = Input(data)
     control = source.u8()
     threads = control % 3 + 1
-    length = _chunks(control, source.u8()) * CHUNK_SIZE + source.u16()
+    length = _chunks(control, source.u8()) * stream.DEFAULT_CHUNK_SIZE + source.u16()
     plaintext = PATTERN[:length]
     sealed = bytes(stream.encrypt(KEY, plaintext, threads=threads))
     changed = bytearray(sealed)
@@ -120,7 +120,7 @@ def test_one_input(data: bytes) -> None:
     else:
         assert isinstance(error, AgePayloadError), f"a changed payload gave {error!r}"
         assert is_prefix(released, plaintext), "released plaintext that was never sealed"
-    if control & 4 or length > 32 * CHUNK_SIZE:
+    if control & 4 or length > 32 * stream.DEFAULT_CHUNK_SIZE:
         out = _file_to_file(file, threads)
         if changed == sealed:
             assert out == plaintext, f"file to file: {out!r:.80}"

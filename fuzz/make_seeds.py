@@ -29,7 +29,7 @@ from pqe2ee.handshake.suites import KEM_IDS
 from pqe2ee.hazmat.kem import get_kem
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTKIT = ROOT.parent / "shared" / "vectors" / "age-testkit" / "testdata"
+TESTKIT = ROOT / "tests" / "vectors" / "age-testkit" / "testdata"
 #: Small testkit files, one or two per kind of failure, plus the good ones.
 TESTKIT_SEEDS = (
     "x25519", "x25519_bad_tag", "x25519_low_order", "x25519_grease", "x25519_long_share",

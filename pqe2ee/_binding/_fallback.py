@@ -3,7 +3,7 @@
 With a built core every value is read from the compiled module (:func:`constant`), so the
 C headers stay the one definition; this table only keeps the names defined for the
 pure-Python fallback paths (the record layer's sizes, the STREAM format's, the pump's
-status enum).  ``tests/test_binding.py`` holds it equal to the core's, name for name.
+status enum).  ``tests/binding/test_load.py`` holds it equal to the core's, name for name.
 """
 
 from __future__ import annotations

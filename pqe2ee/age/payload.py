@@ -31,11 +31,11 @@ from pqe2ee.hazmat.core import cleanse
 from pqe2ee.hazmat.kdf import hkdf
 from pqe2ee.hazmat.stream._positional import ChunkFailed, run_middle
 
-__all__ = ["CHUNK_SIZE", "NONCE_SIZE", "decrypt_blocks", "encrypt_payload", "read_nonce"]
+__all__ = ["NONCE_SIZE", "decrypt_blocks", "encrypt_payload", "read_nonce"]
 
 NONCE_SIZE = 16
-CHUNK_SIZE = 64 * 1024
-_CT_CHUNK = CHUNK_SIZE + stream.TAG_SIZE
+# age's 64 KiB chunks are STREAM's default; every stream call here relies on it.
+_CT_CHUNK = stream.DEFAULT_CHUNK_SIZE + stream.TAG_SIZE
 # Ciphertext read per batch: 512 KiB per thread, so that a batch stays in the L2 cache
 # between read, decryption and write (measured: docs/performance.md).
 _BATCH = 8 * _CT_CHUNK * max(1, min(os.cpu_count() or 1, 8))
@@ -132,7 +132,7 @@ def decrypt_blocks(
         except InvalidTag:
             yield from _replay(key, carry + bytes(block), released)
             raise AssertionError("unreachable") from None  # _replay always raises
-        n = len(out) // CHUNK_SIZE
+        n = len(out) // stream.DEFAULT_CHUNK_SIZE
         released += n
         keep = len(carry) + len(block) - n * _CT_CHUNK
         if keep <= len(block):

@@ -38,10 +38,17 @@ class HandshakeSetup:
 
     @property
     def name(self) -> str:
+        """The row label: ``KEM/auth/mutual`` or ``KEM/auth/server-auth``."""
         who = "mutual" if self.mutual else "server-auth"
         return f"{self.kem or MODE_KEMS[self.mode]}/{self.auth.value}/{who}"
 
     def configs(self, server_id: Identity, client_id: Identity) -> tuple[Config, Config]:
+        """The client and server configurations for this setup, each pinning the other.
+
+        :param server_id: the server's identity (always authenticated).
+        :param client_id: the client's identity (presented only when ``mutual``).
+        :returns: ``(client_config, server_config)``, both on ChaCha20-Poly1305.
+        """
         policy = Policy.for_mode(self.mode, self.auth, kem=self.kem, aead="chacha20-poly1305")
         client = Config(
             identity=client_id if self.mutual else None,
@@ -69,10 +76,12 @@ class HandshakeRun:
 
     @property
     def c2s(self) -> int:
+        """Bytes the client sent during the handshake."""
         return sum(n for d, n in self.flights if d == "c2s")
 
     @property
     def s2c(self) -> int:
+        """Bytes the server sent during the handshake."""
         return sum(n for d, n in self.flights if d == "s2c")
 
 

@@ -22,6 +22,8 @@ OPS = ("keygen", "encaps", "decaps", "parse")
 
 @dataclass(frozen=True)
 class KEMResult:
+    """The timing of one operation (``OPS``) of one KEM on one backend."""
+
     kem: str
     mode: str
     backend: str

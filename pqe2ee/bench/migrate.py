@@ -49,6 +49,7 @@ class Profile:
 
     @property
     def path(self) -> PathProfile:
+        """The network path of this profile, for :func:`~pqe2ee.bench.netmodel.simulate`."""
         return PathProfile(self.rtt_ms, self.loss, self.mtu, self.initcwnd)
 
 
@@ -69,6 +70,12 @@ def load_profile(path: str | Path, **overrides: Any) -> Profile:
 
 @dataclass(frozen=True)
 class Verdict:
+    """Mosca's inequality for one profile: at risk or not, by how many years, in words.
+
+    ``margin_years`` is the years until the assumed quantum computer minus secrecy
+    and migration years; negative means traffic recorded today is already at risk.
+    """
+
     at_risk: bool
     margin_years: float
     text: str

@@ -49,6 +49,7 @@ class PathProfile:
 
     @property
     def mss(self) -> int:
+        """The TCP payload per segment: the MTU less the IPv4 and TCP headers."""
         return self.mtu - HEADER_BYTES
 
 

@@ -25,6 +25,8 @@ NOISY = 0.15
 
 @dataclass(frozen=True)
 class Row:
+    """One measured figure of a report (the fields are described in the module docstring)."""
+
     group: str
     name: str
     mode: str | None
@@ -75,11 +77,13 @@ class Report:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def add(self, row: Row) -> None:
+        """Append one measured figure."""
         self.results.append(row)
 
     def find(
         self, group: str, metric: str, mode: str | None = None, name: str | None = None
     ) -> list[Row]:
+        """Every row of ``group`` and ``metric``, narrowed to ``mode`` and ``name`` if given."""
         return [
             r
             for r in self.results
@@ -92,12 +96,17 @@ class Report:
     def value(
         self, group: str, metric: str, mode: str | None = None, name: str | None = None
     ) -> float:
+        """The value of the first row :meth:`find` returns.
+
+        :raises KeyError: no such row (a report from a smaller budget, or another version).
+        """
         rows = self.find(group, metric, mode, name)
         if not rows:
             raise KeyError(f"no {group}/{metric} result for mode={mode} name={name}")
         return rows[0].value
 
     def to_json(self) -> str:
+        """The report as JSON (machine, settings, rows), readable by :meth:`from_json`."""
         return json.dumps(
             {
                 "machine": self.machine,

@@ -40,10 +40,12 @@ class Budget:
 
     @classmethod
     def quick(cls) -> Budget:
+        """The ``--quick`` budget: well under a minute, Ed25519 identities only."""
         return cls(7, 40, 60, (AuthKind.ED25519,), 2000, 64, 3)
 
     @classmethod
     def full(cls) -> Budget:
+        """The default budget: more rounds, every identity kind, the figures to publish."""
         return cls(15, 150, 300, tuple(AuthKind), 5000, 512, 5)
 
     @classmethod

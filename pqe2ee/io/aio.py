@@ -152,6 +152,7 @@ class SecureReader:
         return data
 
     def at_eof(self) -> bool:
+        """True once the peer's authenticated close has arrived and every byte was read."""
         return self._s.peer_closed and not self._s.buffer
 
 
@@ -172,10 +173,16 @@ class SecureWriter:
         return self._s.peer_identity
 
     def write(self, data: bytes) -> None:
+        """Seal ``data`` as application records and queue them on the transport.
+
+        :raises LocalProtocolError: after :meth:`write_eof` or :meth:`close`, or once the
+            session has failed.
+        """
         self._s.conn.send_data(bytes(data))
         self._s.flush()
 
     async def drain(self) -> None:
+        """Wait until the transport's buffer is below its high-water mark."""
         await self._s.raw_writer.drain()
 
     def write_eof(self) -> None:
@@ -193,16 +200,24 @@ class SecureWriter:
         self._s.raw_writer.close()
 
     async def wait_closed(self) -> None:
+        """Wait until the transport is closed; a connection error at the end is ignored."""
         with contextlib.suppress(ConnectionError, OSError):
             await self._s.raw_writer.wait_closed()
 
     def is_closing(self) -> bool:
+        """Whether the transport is closed or closing."""
         return self._s.raw_writer.is_closing()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The transport's information (``peername``, ``sockname``, ``ssl_object``...)."""
         return self._s.raw_writer.get_extra_info(name, default)
 
     def export_keying_material(self, label: str, context: bytes, length: int) -> bytes:
+        """Keys bound to this session for the application's own use (docs/protocol.md §5).
+
+        Both ends get the same bytes for the same ``label`` and ``context``, and no one
+        else can compute them; see :meth:`pqe2ee.handshake.Connection.export_keying_material`.
+        """
         return self._s.conn.export_keying_material(label, context, length)
 
 

@@ -182,20 +182,25 @@ class SecureSocket:
 
     # --- pass-through ----------------------------------------------------------
     def settimeout(self, timeout: float | None) -> None:
+        """Set the timeout of the underlying socket (each read and write waits that long)."""
         self._sock.settimeout(timeout)
 
     def gettimeout(self) -> float | None:
+        """The timeout of the underlying socket."""
         timeout: float | None = self._sock.gettimeout()
         return timeout
 
     def fileno(self) -> int:
+        """The file descriptor of the underlying socket (for ``select`` and the like)."""
         fd: int = self._sock.fileno()
         return fd
 
     def getpeername(self) -> Any:
+        """The remote address of the underlying socket."""
         return self._sock.getpeername()
 
     def getsockname(self) -> Any:
+        """The local address of the underlying socket."""
         return self._sock.getsockname()
 
     def export_keying_material(self, label: str, context: bytes, length: int) -> bytes:

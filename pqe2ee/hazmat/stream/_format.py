@@ -42,6 +42,7 @@ __all__ = [
 
 CIPHERS = ("chacha20-poly1305", "aes-256-gcm")
 DEFAULT_CIPHER = "chacha20-poly1305"
+#: age's chunk size (C2SP age spec, "Payload"); pqe2ee.age relies on it being the default.
 DEFAULT_CHUNK_SIZE = 64 * 1024
 MAX_CHUNK_SIZE = 1 << 30
 #: Key and tag bytes of both AEADs, and the chunk counter's bytes (csrc/stream.h).

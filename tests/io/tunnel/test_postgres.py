@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import psycopg
 
-from tests.tunnel.services import postgres_server
-from tests.tunnel.util import run, tunnel_pair
+from tests.io.tunnel.services import postgres_server
+from tests.io.tunnel.util import run, tunnel_pair
 
 ROWS = 100_000
 

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from pqe2ee.exceptions import InvalidInput
 from pqe2ee.hazmat.kem import get_kem
 from pqe2ee.hazmat.kem.xwing import XWING_LABEL, XWingKEM
-from tests._kyberpy import kyberpy_mlkem
+from tests.backends.loadable import mlkem_on_backends
 from tests.conftest import VECTORS, load_json
-from tests.kem_backends import mlkem_on_backends
+from tests.hazmat._kyberpy import kyberpy_mlkem
 
 XW = VECTORS / "xwing"
 CASES = [

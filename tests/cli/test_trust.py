@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli_session import PQE2EE, _free_port, _keygen, _run, _until_refused
+from .test_session import PQE2EE, _free_port, _keygen, _run, _until_refused
 
 
 @pytest.fixture

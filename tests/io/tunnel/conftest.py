@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pqe2ee.trust import save_identity
-from tests.tunnel.util import identity
+from tests.io.tunnel.util import identity
 
 
 class _Echo(socketserver.BaseRequestHandler):

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from pqe2ee.exceptions import InvalidInput, UnsupportedAlgorithm
 from pqe2ee.hazmat.kem import KEM, get_kem
 from pqe2ee.hazmat.kem.mlkem import PARAMETER_SETS, ek_modulus_ok
-from tests._kyberpy import kyberpy_mlkem
+from tests.backends.loadable import mlkem_on_backends
 from tests.conftest import VECTORS, load_json, wycheproof_cases
-from tests.kem_backends import mlkem_on_backends
+from tests.hazmat._kyberpy import kyberpy_mlkem
 
 WP = VECTORS / "mlkem" / "wycheproof"
 ACVP = VECTORS / "mlkem" / "acvp"

@@ -20,9 +20,9 @@ from pqe2ee.io import aio, wrap_socket
 from pqe2ee.io.accept import accept_session
 from pqe2ee.io.pending import CLEARED, POOL_FULL, SOURCE_FULL, PendingPool
 from pqe2ee.io.tunnel import Endpoint
-from tests.handshake.test_io import _in_thread
 from tests.handshake.util import identity
-from tests.tunnel.util import raise_fd_limit, read_until_end, silent_connections, silent_flood
+from tests.io.test_adapters import _in_thread
+from tests.io.tunnel.util import raise_fd_limit, read_until_end, silent_connections, silent_flood
 
 SERVER_ID = identity("ed25519")
 PIN = frozenset({SERVER_ID.public().fingerprint()})

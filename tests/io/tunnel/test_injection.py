@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pqe2ee import _binding
-from tests.tunnel.test_cli import _fp, _Proc, _talk
+from tests.io.tunnel.processes import TunnelProcess, fingerprint, talk
 
 INJECTED = bytes.fromhex("16005fff")
 WAIT = 30.0
@@ -73,20 +73,22 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def _attacked_pair(keys: Path, service: int) -> Iterator[tuple[_Proc, _Proc, _Proxy]]:
+def _attacked_pair(
+    keys: Path, service: int
+) -> Iterator[tuple[TunnelProcess, TunnelProcess, _Proxy]]:
     config = keys / "server.toml"
     config.write_text(
         f'listen = "127.0.0.1:0"\nforward = "127.0.0.1:{service}"\nidentity = "server.key"\n'
-        f'allow = ["{_fp("client")}"]\n'
+        f'allow = ["{fingerprint("client")}"]\n'
     )
-    server = _Proc("server", "--config", str(config), "--grace", "2")
+    server = TunnelProcess("server", "--config", str(config), "--grace", "2")
     proxy = _Proxy(server.port)
-    client = _Proc(
+    client = TunnelProcess(
         "client",
         "--listen=127.0.0.1:0",
         f"--connect=127.0.0.1:{proxy.port}",
         f"--identity={keys / 'client.key'}",
-        f"--peer={_fp('server')}",
+        f"--peer={fingerprint('server')}",
     )
     try:
         yield server, client, proxy
@@ -131,7 +133,7 @@ def test_injected_plaintext_header_closes_only_that_session(
             rest += chunk
         assert rest == b"after"
         other.close()
-        assert _talk(client.port, b"a new one") == b"a new one"
+        assert talk(client.port, b"a new one") == b"a new one"
 
         assert server.stop(signal.SIGTERM, timeout=2 + 15) == 0  # within the grace period
         ends = [line for line in server.conn_lines() if "after keys were set" in line]

@@ -13,7 +13,7 @@ import pytest
 from pqe2ee.handshake import Connection
 from pqe2ee.io.tunnel import Limits
 from pqe2ee.io.tunnel.link import Link
-from tests.tunnel.util import Pair, run, tunnel_pair
+from tests.io.tunnel.util import Pair, run, tunnel_pair
 
 CONNECTIONS = 200
 EXCHANGES = 5

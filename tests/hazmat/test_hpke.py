@@ -19,8 +19,8 @@ from pqe2ee.exceptions import InvalidInput, InvalidTag
 from pqe2ee.hazmat import aead, hpke
 from pqe2ee.hazmat.kem.mlkem import MLKEM
 from pqe2ee.hazmat.kem.xwing import XWingKEM
-from tests._kyberpy import kyberpy_mlkem
 from tests.conftest import VECTORS, load_json
+from tests.hazmat._kyberpy import kyberpy_mlkem
 
 PQ_ROWS = load_json(VECTORS / "hpke-pq" / "test-vectors.json")
 A1 = load_json(VECTORS / "hpke-rfc9180" / "a1.json")

@@ -12,7 +12,7 @@ import pytest
 from pqe2ee.io.tunnel import Endpoint, Limits
 from pqe2ee.io.tunnel.limits import HandshakeSlots
 from pqe2ee.io.tunnel.listener import DATA_PATH_ENV
-from tests.tunnel.util import (
+from tests.io.tunnel.util import (
     raise_fd_limit,
     read_until_end,
     roundtrip,

@@ -12,7 +12,7 @@ import pytest
 
 from pqe2ee.handshake import Config, Connection, Policy
 from pqe2ee.io.tunnel import Endpoint, Limits, TunnelClient, TunnelServer
-from tests.tunnel.util import (
+from tests.io.tunnel.util import (
     LOOPBACK,
     Pair,
     client_settings,

@@ -19,7 +19,7 @@ import pytest
 from pqe2ee.backends import backend_chain, backend_status, get_backend
 from pqe2ee.exceptions import BackendUnavailable
 from pqe2ee.hazmat.kem import get_kem
-from tests.kem_backends import loadable_backends
+from tests.backends.loadable import loadable_backends
 
 HAS_OQS = "oqs" in loadable_backends()
 OQS_REASON = backend_status()["oqs"]

@@ -2,7 +2,7 @@
 
 The liboqs backend loads only where a liboqs shared library exists (point
 ``OQS_INSTALL_PATH`` at one to test it); elsewhere its tests are not generated and
-``tests/test_backends.py`` checks that it reports itself unavailable with a reason.
+``tests/backends/test_selection.py`` checks that it reports itself unavailable with a reason.
 """
 
 from __future__ import annotations

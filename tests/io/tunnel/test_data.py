@@ -17,7 +17,7 @@ from pqe2ee import _binding
 from pqe2ee.exceptions import BackendUnavailable
 from pqe2ee.io.tunnel import Endpoint, Limits, TunnelClient, TunnelServer, native
 from pqe2ee.io.tunnel.listener import DATA_PATH_ENV, data_path_setting
-from tests.tunnel.util import (
+from tests.io.tunnel.util import (
     EchoService,
     client_settings,
     fpr,

@@ -8,8 +8,8 @@ import os
 
 import redis.asyncio as aioredis
 
-from tests.tunnel.services import redis_server
-from tests.tunnel.util import run, tunnel_pair
+from tests.io.tunnel.services import redis_server
+from tests.io.tunnel.util import run, tunnel_pair
 
 KEYS = 10_000
 BIG = 50 * 1000 * 1000

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tunnel.util import raise_fd_limit
+from tests.io.tunnel.util import raise_fd_limit
 
 PQE2EE = [sys.executable, "-m", "pqe2ee"]
 FLOOD = 1500

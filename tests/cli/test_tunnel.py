@@ -7,78 +7,33 @@ import contextlib
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pqe2ee.io.tunnel import load_toml, parse_endpoint, server_settings
-from tests.tunnel.util import identity
-
-PQE2EE = [sys.executable, "-m", "pqe2ee"]
-
-
-def _fp(name: str) -> str:
-    return identity(name).public().fingerprint_hex()
-
-
-class _Proc:
-    """A tunnel process; its stderr is collected by a thread."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [*PQE2EE, "tunnel", *args], stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-        )
-        self.lines: list[str] = []
-        self._port: int | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._drain, daemon=True)
-        self._thread.start()
-
-    def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for raw in self.proc.stderr:
-            line = raw.decode(errors="replace").rstrip("\n")
-            self.lines.append(line)
-            if line.startswith("pqe2ee: tunnel") and " listening on " in line:
-                self._port = parse_endpoint(line.rsplit(" ", 1)[1]).port
-                self._ready.set()
-        self._ready.set()
-
-    @property
-    def port(self) -> int:
-        assert self._ready.wait(30), self.lines
-        assert self._port is not None, self.lines
-        return self._port
-
-    def stop(self, sig: int | None = signal.SIGTERM, timeout: float = 30) -> int:
-        """Send ``sig`` (None: it was sent already) and wait for the exit status."""
-        if sig is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        code = self.proc.wait(timeout)
-        self._thread.join(10)
-        return code
-
-    def conn_lines(self) -> list[str]:
-        return [line for line in self.lines if " conn=" in line]
+from pqe2ee.io.tunnel import load_toml, server_settings
+from tests.io.tunnel.processes import PQE2EE, TunnelProcess, fingerprint, talk
+from tests.io.tunnel.util import identity
 
 
 @contextlib.contextmanager
-def _pair(keys: Path, service: int, *server_extra: str) -> Iterator[tuple[_Proc, _Proc]]:
+def _pair(
+    keys: Path, service: int, *server_extra: str
+) -> Iterator[tuple[TunnelProcess, TunnelProcess]]:
     config = keys / "server.toml"
     config.write_text(
         f'listen = "127.0.0.1:0"\nforward = "127.0.0.1:{service}"\nidentity = "server.key"\n'
-        f'allow = ["{_fp("client")}"]\n[server]\nrequire_pq = true\n'
+        f'allow = ["{fingerprint("client")}"]\n[server]\nrequire_pq = true\n'
     )
-    server = _Proc("server", "--config", str(config), *server_extra)
-    client = _Proc(
+    server = TunnelProcess("server", "--config", str(config), *server_extra)
+    client = TunnelProcess(
         "client",
         "--listen=127.0.0.1:0",
         f"--connect=127.0.0.1:{server.port}",
         f"--identity={keys / 'client.key'}",
-        f"--peer={_fp('server')}",
+        f"--peer={fingerprint('server')}",
     )
     try:
         yield server, client
@@ -89,19 +44,9 @@ def _pair(keys: Path, service: int, *server_extra: str) -> Iterator[tuple[_Proc,
                 proc.proc.wait(10)
 
 
-def _talk(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        chunks = []
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-
 def test_processes_carry_data_and_stop_cleanly(keys: Path, service: int) -> None:
     with _pair(keys, service) as (server, client):
-        assert _talk(client.port, b"hello through processes") == b"hello through processes"
+        assert talk(client.port, b"hello through processes") == b"hello through processes"
         assert client.stop() == 0
         assert server.stop() == 0
     for proc, peer in ((server, "client"), (client, "server")):
@@ -190,7 +135,7 @@ def test_toml_role_tables_relative_paths_and_types(tmp_path: Path) -> None:
 
 def test_server_settings_read_allowed_clients_from_a_known_peers_file(keys: Path) -> None:
     peers = keys / "clients"
-    peers.write_text(f"# allowed\nalice ed25519 {_fp('client')}\n")
+    peers.write_text(f"# allowed\nalice ed25519 {fingerprint('client')}\n")
     settings = server_settings(
         {
             "listen": "[::1]:0",
@@ -228,7 +173,7 @@ def test_classical_clients_are_refused_unless_the_server_allows_them(keys: Path)
         "listen": "127.0.0.1:0",
         "forward": "127.0.0.1:6379",
         "identity": str(keys / "server.key"),
-        "allow": [_fp("client")],
+        "allow": [fingerprint("client")],
     }
     assert not server_settings(base).config.policy.allow_classical_client_identity
     allowed = server_settings({**base, "allow_classical_clients": True})

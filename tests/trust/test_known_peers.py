@@ -23,8 +23,7 @@ from pqe2ee.exceptions import (
 from pqe2ee.handshake import Config, Connection, PublicIdentity, State
 from pqe2ee.handshake.connection import Alert
 from pqe2ee.trust import KnownPeers
-
-from .util import identity, pair, run
+from tests.handshake.util import identity, pair, run
 
 
 def _mode(path: Path) -> int:
@@ -309,3 +308,28 @@ def test_a_server_with_a_peer_check_must_ask_for_the_client_identity(tmp_path: P
     config = Config(identity=identity("ed25519", 0), check_peer=check)
     with pytest.raises(ValueError, match="require_client_identity"):
         Connection(config, "server")
+
+
+# ---------------------------------------------------------------------- first use
+def test_known_peers_trust_on_first_use_then_mismatch(tmp_path: Path) -> None:
+    path = tmp_path / "known_peers"
+    peers = KnownPeers(path)
+    a, b = identity("ed25519", 0).public(), identity("ed25519", 1).public()
+    assert peers.check("host:1", a) == "added"
+    assert peers.check("host:1", a) == "known"
+    assert peers.check("host:2", b) == "added"
+    with pytest.raises(KnownPeerMismatch, match=r"known_peers:1 expects") as info:
+        peers.check("host:1", b)
+    assert "HAS CHANGED" in str(info.value)
+    assert path.read_text().count("\n") == 2  # nothing replaced or added by the mismatch
+
+
+def test_known_peers_in_a_handshake(tmp_path: Path) -> None:
+    peers = KnownPeers(tmp_path / "known")
+    client_config = Config(check_peer=peers.server_check("example:443"))
+    out = run(*pair(client_config, Config(identity=identity("ed25519", 0))))
+    assert out.client_done
+    # the same name now presents a different server identity: refused, loudly
+    out = run(*pair(client_config, Config(identity=identity("ed25519", 1))))
+    assert isinstance(out.client_error, KnownPeerMismatch)
+    assert not out.client_done

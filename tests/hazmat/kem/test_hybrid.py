@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x25519
 
 from pqe2ee.exceptions import UnsupportedAlgorithm
 from pqe2ee.hazmat.kem import get_kem
-from tests._kyberpy import kyberpy_mlkem
-from tests.kem_backends import mlkem_on_backends
+from tests.backends.loadable import mlkem_on_backends
+from tests.hazmat._kyberpy import kyberpy_mlkem
 
 UNCOMPRESSED = (serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
 
