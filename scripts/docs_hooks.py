@@ -5,8 +5,10 @@
   cannot drift from the code.
 - ``index.md``, ``vectors.md``, ``fuzzing.md``: the repository's README.md,
   tests/vectors/README.md and fuzz/README.md, with their links to other files of the
-  repository turned into links between the site's pages (a link to a file the site does not
-  hold is left as it is, and ``mkdocs build --strict`` fails on it).
+  repository turned into links between the site's pages; a file they link to that is
+  neither in ``docs/`` nor one of these (CHANGELOG.md, LICENSE) is added under ``repo/``.
+  A link to a file that does not exist is left as it is, and ``mkdocs build --strict``
+  fails on it.
 
 Nothing is written into ``docs/``: the pages exist only in the build.
 """
@@ -42,20 +44,38 @@ _LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add the generated pages to the build."""
-    for source, page in INCLUDED.items():
-        text = rewrite_links((ROOT / source).read_text(encoding="utf-8"), source)
-        files.append(File.generated(config, page, content=text))
+    pages = dict(INCLUDED)
+    pending = list(INCLUDED)
+    while pending:  # the included files, and the repository files they link to
+        source = pending.pop(0)
+        if source.endswith(".md"):
+            text, linked = rewrite_links((ROOT / source).read_text("utf-8"), source, pages)
+            pending += [f for f in linked if f not in pending]
+            files.append(File.generated(config, pages[source], content=text))
+        else:  # LICENSE, examples/profile.toml...: served as they are
+            files.append(
+                File.generated(config, pages[source], content=(ROOT / source).read_bytes())
+            )
     files.append(File.generated(config, CLI_PAGE, content=cli_reference()))
     return files
 
 
-def rewrite_links(text: str, source: str) -> str:
+def rewrite_links(text: str, source: str, pages: dict[str, str]) -> tuple[str, list[str]]:
     """``text`` (the Markdown file ``source`` of the repository) with its relative links
     pointing at the site's pages instead of the repository's files.
 
+    A link to a repository file outside ``docs/`` that ``pages`` does not map yet (a
+    CHANGELOG.md, a LICENSE) is given a place under ``repo/`` in ``pages``, and returned,
+    so that the caller adds it to the site.  A link to a file that does not exist is left
+    as it is: ``mkdocs build --strict`` then fails on it.
+
     :param source: the file's path from the repository root, with ``/``.
+    :param pages: repository path -> site path (docs-relative) of every generated page;
+        updated in place.
+    :returns: the new text, and the repository files newly added to ``pages``.
     """
     here = posixpath.dirname(source)
+    added: list[str] = []
 
     def repl(match: re.Match[str]) -> str:
         target = match[2]
@@ -63,14 +83,19 @@ def rewrite_links(text: str, source: str) -> str:
             return match[0]
         path, hash_, anchor = target.partition("#")
         resolved = posixpath.normpath(posixpath.join(here, path))
-        page = INCLUDED.get(resolved)
-        if page is None and resolved.startswith("docs/"):
+        if resolved.startswith("docs/"):
             page = resolved.removeprefix("docs/")
-        if page is None:
+        elif resolved in pages:
+            page = pages[resolved]
+        elif (ROOT / resolved).is_file():
+            page = pages[resolved] = f"repo/{resolved}"
+            added.append(resolved)
+        else:
             return match[0]
-        return f"{match[1]}{page}{hash_}{anchor}{match[3]}"
+        link = posixpath.relpath(page, posixpath.dirname(pages[source]) or ".")
+        return f"{match[1]}{link}{hash_}{anchor}{match[3]}"
 
-    return _LINK.sub(repl, text)
+    return _LINK.sub(repl, text), added
 
 
 @contextmanager
