@@ -12,7 +12,7 @@ CORE_SRC := $(wildcard csrc/*.c csrc/*.h csrc/internal/*.h) csrc/build_core.py p
 CORE_STAMP := $(VENV)/.core-built
 
 .PHONY: all setup build test pytest lint typecheck demo bench clean sanitize bench-stream bench-tunnel \
-	fuzz fuzz-seeds
+	fuzz fuzz-seeds docs
 
 all: build
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml setup.py
 	bash scripts/system-deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel cffi
-	$(PY) -m pip install -q -e '.[test,bench,fuzz]'
+	$(PY) -m pip install -q -e '.[test,bench,fuzz,docs]'
 	touch $@
 
 setup: $(STAMP)
@@ -34,8 +34,8 @@ $(CORE_STAMP): $(STAMP) $(CORE_SRC)
 build: $(CORE_STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pqe2ee tests benchmarks csrc fuzz setup.py
-	$(BIN)/ruff format --check pqe2ee tests benchmarks csrc fuzz setup.py
+	$(BIN)/ruff check pqe2ee tests benchmarks csrc fuzz scripts setup.py
+	$(BIN)/ruff format --check pqe2ee tests benchmarks csrc fuzz scripts setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -71,6 +71,13 @@ sanitize: $(ASAN_STAMP)
 		tests/handshake/test_records_inner_zero.py tests/io/test_socket_pump.py
 
 test: build lint typecheck pytest sanitize
+
+# The documentation site (mkdocs.yml) into build/site/; open build/site/index.html.
+# --strict: any warning (a broken link, a nav entry without a page, a docstring griffe
+# cannot parse) fails it.  `make test` builds it too, strictly (tests/docs/test_site.py),
+# and runs the Python examples of README.md and docs/ (tests/docs/test_examples.py).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 # Every harness in fuzz/ under atheris for FUZZ_SECONDS each, from the committed seeds
 # (fuzz/corpus/, only read); new corpus entries, crash reproducers and logs go to

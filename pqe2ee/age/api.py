@@ -173,8 +173,8 @@ def encrypt(
 ) -> None:
     """Encrypt ``src`` to ``recipients`` as an age v1 file in ``dst``.
 
-    :param src, dst: paths or binary file objects (``dst`` as a path is written
-        atomically).
+    :param src: a path or a binary file object.
+    :param dst: a path (written atomically) or a binary file object.
     :param recipients: see :func:`pqe2ee.age.parse_recipient`; the rules of
         :func:`check_recipients` apply.
     :param armor: write ASCII armor (``-----BEGIN AGE ENCRYPTED FILE-----``).
@@ -203,7 +203,9 @@ def decrypt(
 
     :param armored: True or False to insist, None to detect ASCII armor.
     :raises AgeNoIdentityMatch: no identity opens the file.
-    :raises AgeHeaderError, AgeHeaderMACError, AgeArmorError: a malformed or altered file.
+    :raises AgeHeaderError: a malformed header.
+    :raises AgeHeaderMACError: an altered header.
+    :raises AgeArmorError: malformed ASCII armor.
     :raises AgePayloadError: the payload is tampered with or truncated (an ``InvalidTag``).
     """
     with open_input(src) as fin:

@@ -45,6 +45,8 @@ class _NeedData:
         return "NEED_DATA"
 
 
+#: What ``Connection.next_event()`` returns when it needs more bytes from the peer.
 NEED_DATA = _NeedData()
 
+#: Any event ``Connection.next_event()`` can return (besides ``NEED_DATA``).
 Event = HandshakeComplete | DataReceived | ConnectionClosed

@@ -107,7 +107,10 @@ def encrypt_file(
     :param dst: a path (written atomically: a temporary file in the same folder, renamed
         over ``dst`` when done; an existing ``dst`` is replaced only then), or a binary
         file object open for writing (written as it goes).
-    :param key, cipher, chunk_size, threads: as for :func:`pqe2ee.hazmat.stream.encrypt`.
+    :param key: as for :func:`pqe2ee.hazmat.stream.encrypt`.
+    :param cipher: as for :func:`pqe2ee.hazmat.stream.encrypt`.
+    :param chunk_size: as for :func:`pqe2ee.hazmat.stream.encrypt`.
+    :param threads: as for :func:`pqe2ee.hazmat.stream.encrypt`.
     :raises FileNotFoundError: ``src`` does not exist, or ``dst``'s folder does not.
     """
     ctx = Encryptor(key, cipher=cipher, chunk_size=chunk_size, threads=threads)
@@ -133,7 +136,10 @@ def decrypt_file(
 
     :param src: a path, or a binary file object open for reading.
     :param dst: a path, or a binary file object open for writing.
-    :param key, cipher, chunk_size, threads: as for :func:`pqe2ee.hazmat.stream.decrypt`.
+    :param key: as for :func:`pqe2ee.hazmat.stream.decrypt`.
+    :param cipher: as for :func:`pqe2ee.hazmat.stream.decrypt`.
+    :param chunk_size: as for :func:`pqe2ee.hazmat.stream.decrypt`.
+    :param threads: as for :func:`pqe2ee.hazmat.stream.decrypt`.
     :raises InvalidTag: the stream does not authenticate (tampered, truncated, extended,
         wrong key or cipher).
     :raises FileNotFoundError: ``src`` does not exist, or ``dst``'s folder does not.

@@ -40,13 +40,16 @@ __all__ = [
 ]
 
 
+#: The AEADs a stream can be sealed with: ChaCha20-Poly1305 (RFC 8439) and AES-256-GCM.
 CIPHERS = ("chacha20-poly1305", "aes-256-gcm")
+#: The cipher used when none is named (age's).
 DEFAULT_CIPHER = "chacha20-poly1305"
 #: age's chunk size (C2SP age spec, "Payload"); pqe2ee.age relies on it being the default.
 DEFAULT_CHUNK_SIZE = 64 * 1024
 MAX_CHUNK_SIZE = 1 << 30
 #: Key and tag bytes of both AEADs, and the chunk counter's bytes (csrc/stream.h).
 KEY_SIZE: int = _core_stream.KEY_SIZE
+#: Bytes of the authentication tag each chunk carries (16, both AEADs).
 TAG_SIZE: int = _core_stream.TAG_SIZE
 COUNTER_SIZE: int = _core_stream.COUNTER_SIZE
 #: Chunk indices are 88-bit: index 2**88 - 1 is the last usable one, and is never wrapped.

@@ -48,7 +48,8 @@ def encrypt(
     :param threads: threads to seal large inputs with; None = one per core.  The output
         does not depend on it.
     :returns: the sealed stream, :func:`ciphertext_size` bytes, as a new bytearray.
-    :raises TypeError, ValueError: a wrong key size, cipher, chunk size or thread count.
+    :raises TypeError: a key, cipher or size of the wrong type.
+    :raises ValueError: a wrong key size, cipher, chunk size or thread count.
     """
     _check_args(key, cipher, chunk_size, threads)
     src = view(plaintext, "plaintext")
@@ -97,11 +98,13 @@ def decrypt(
 
     :param key: 32 bytes.
     :param ciphertext: the sealed stream (read in place).
-    :param cipher, chunk_size: as given to :func:`encrypt`.
+    :param cipher: as given to :func:`encrypt`.
+    :param chunk_size: as given to :func:`encrypt`.
     :param threads: as for :func:`encrypt`.
     :returns: the plaintext, as a new bytearray (wipe it when done if it is secret).
     :raises InvalidTag: for every authentication failure, and only for those.
-    :raises TypeError, ValueError: misuse, as for :func:`encrypt`.
+    :raises TypeError: misuse, as for :func:`encrypt`.
+    :raises ValueError: misuse, as for :func:`encrypt`.
     """
     _check_args(key, cipher, chunk_size, threads)
     src = view(ciphertext, "ciphertext")
@@ -177,7 +180,8 @@ def decrypt_chunk(
     :returns: the chunk's plaintext, as a new bytearray.
     :raises InvalidTag: the chunk does not authenticate at this index (with either flag
         when ``final`` is None), or its length is impossible for a chunk.
-    :raises TypeError, ValueError: misuse; ``index`` outside [0, 2**88).
+    :raises TypeError: misuse, as for :func:`encrypt`.
+    :raises ValueError: misuse, as for :func:`encrypt`; ``index`` outside [0, 2**88).
     """
     cipher = check_cipher(cipher)
     chunk_size = check_chunk_size(chunk_size)
