@@ -471,7 +471,7 @@ def mosca_plot(profile: Profile) -> Plot:
             ax.text(
                 now + profile.migration_years / 2,
                 0,
-                f"y: migrate\n{number(profile.migration_years)} yr",
+                ("y:\n" if narrow else "y: migrate\n") + f"{number(profile.migration_years)} yr",
                 ha="center",
                 va="center",
                 fontsize="small",
@@ -480,7 +480,8 @@ def mosca_plot(profile: Profile) -> Plot:
             ax.text(
                 y_end + profile.secrecy_years / 2,
                 0,
-                f"x: keep secret\n{number(profile.secrecy_years)} yr",
+                ("x: secret\n" if narrow else "x: keep secret\n")
+                + f"{number(profile.secrecy_years)} yr",
                 ha="center",
                 va="center",
                 fontsize="small",
