@@ -180,7 +180,7 @@ def recommend(profile: Profile, costs: list[ModeCost]) -> list[str]:
         reasons.insert(
             0,
             "Recommendation: deploy hybrid key exchange now "
-            "(mode=hybrid; require_pq wherever every peer is upgraded).",
+            "(--mode hybrid; add --require-pq once every peer is upgraded).",
         )
     else:
         reasons.insert(

@@ -91,6 +91,45 @@ def _kems(report: Report, budget: Budget, progress: Progress) -> None:
         report.add(Row("kem", kem.name, kem.mode, "ciphertext_bytes", kem.ciphertext_size, "B"))
 
 
+def _flight_rows(name: str, mode: str, run: hb.HandshakeRun) -> list[Row]:
+    """Bytes on the wire of one handshake: per direction, and per flight with its packets."""
+    rows = [
+        Row("handshake", name, mode, "wire_bytes", run.c2s + run.s2c, "B"),
+        Row("handshake", name, mode, "wire_bytes_c2s", run.c2s, "B"),
+        Row("handshake", name, mode, "wire_bytes_s2c", run.s2c, "B"),
+    ]
+    for i, (direction, size) in enumerate(run.flights[:3], start=1):
+        rows.append(Row("handshake", name, mode, f"flight{i}_bytes", size, f"B {direction}"))
+        rows.append(
+            Row(
+                "handshake",
+                name,
+                mode,
+                f"flight{i}_packets",
+                flight_segments(size),
+                "packets of 1500 B",
+            )
+        )
+    return rows
+
+
+def _wire_only(report: Report, budget: Budget, progress: Progress) -> None:
+    """Flight sizes (no timing) of the hybrid suite with each identity kind not timed.
+
+    One handshake each costs milliseconds, and it is what the network model needs to
+    show what post-quantum signatures do to the flights (an ML-DSA-65 server flight
+    is several packets) even on the quick budget.
+    """
+    for auth in AuthKind:
+        if auth in budget.auth_kinds:
+            continue
+        setup = hb.HandshakeSetup("hybrid", auth)
+        progress(f"flight sizes {setup.name}")
+        run = hb.in_memory(setup, Identity.generate(auth), Identity.generate(auth))
+        for row in _flight_rows(setup.name, "hybrid", run):
+            report.add(row)
+
+
 def _handshakes(report: Report, budget: Budget, progress: Progress) -> None:
     ids = {k: Identity.generate(k) for k in budget.auth_kinds}
     peers = {k: Identity.generate(k) for k in budget.auth_kinds}
@@ -127,24 +166,8 @@ def _handshakes(report: Report, budget: Budget, progress: Progress) -> None:
                     server_spread,
                 ),
                 Row("handshake", name, mode, "handshakes_per_s_per_core", 1000 / server_ms, "1/s"),
-                Row("handshake", name, mode, "wire_bytes", first.c2s + first.s2c, "B"),
-                Row("handshake", name, mode, "wire_bytes_c2s", first.c2s, "B"),
-                Row("handshake", name, mode, "wire_bytes_s2c", first.s2c, "B"),
             ]
-            for i, (direction, size) in enumerate(first.flights[:3], start=1):
-                rows.append(
-                    Row("handshake", name, mode, f"flight{i}_bytes", size, f"B {direction}")
-                )
-                rows.append(
-                    Row(
-                        "handshake",
-                        name,
-                        mode,
-                        f"flight{i}_packets",
-                        flight_segments(size),
-                        "packets of 1500 B",
-                    )
-                )
+            rows += _flight_rows(name, mode, first)
             loop = hb.pqe2ee_loopback(setup, ids[auth], peers[auth], budget.handshakes_loopback)
             lat, lat_p99, lat_spread = _stats([t * 1e6 for t in loop.latencies])
             rows.append(Row("handshake", name, mode, "latency_us", lat, "us", lat_p99, lat_spread))
@@ -154,6 +177,7 @@ def _handshakes(report: Report, budget: Budget, progress: Progress) -> None:
             )
             for row in rows:
                 report.add(row)
+    _wire_only(report, budget, progress)
     progress("TLS 1.3 baseline")
     tls = hb.tls_loopback(budget.handshakes_loopback)
     lat, lat_p99, spread = _stats([t * 1e6 for t in tls.latencies])
@@ -199,6 +223,8 @@ def _netmodel(report: Report, budget: Budget, path: PathProfile, progress: Progr
         for q in (50, 95, 99):
             value = float(np.percentile(times, q))
             report.add(Row("netmodel", row.name, row.mode, f"completion_p{q}_ms", value, "ms"))
+        mean = float(times.mean())
+        report.add(Row("netmodel", row.name, row.mode, "completion_mean_ms", mean, "ms"))
 
 
 def run(
