@@ -9,6 +9,8 @@
 - ``pqe2ee tunnel server|client``: the TCP tunnel (:mod:`pqe2ee.cli.tunnel`).
 - ``pqe2ee bench``, ``migrate``: the comparison and what it means (:mod:`pqe2ee.cli.bench`).
 - ``pqe2ee age …``: age-compatible files (:mod:`pqe2ee.cli.age`).
+- ``pqe2ee completion bash|zsh|fish``: shell completion from these parsers
+  (:mod:`pqe2ee.cli.completion`).
 
 This package is the only one that imports argparse or rich (``tests/test_layout.py``);
 the library returns data or takes callbacks, and the commands here print.
@@ -72,6 +74,12 @@ def _age() -> tuple[_Commands, ...]:
     return (age,)
 
 
+def _completion() -> tuple[_Commands, ...]:
+    from pqe2ee.cli import completion
+
+    return (completion,)
+
+
 # Command word -> the loader of its group, in the order ``--help`` lists them, after
 # ``kem``, ``info`` and ``demo``.  Those three are always registered, first, as in the
 # top-level parser they come from (their module costs nothing to import); they are not
@@ -87,6 +95,7 @@ _COMMANDS: dict[str, Callable[[], tuple[_Commands, ...]]] = {
     "bench": _bench,
     "migrate": _bench,
     "age": _age,
+    "completion": _completion,
 }
 
 

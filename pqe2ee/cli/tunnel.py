@@ -67,13 +67,7 @@ async def _serve(tunnel: Listener, *, json_log: bool = False) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     await tunnel.start()
-    if json_log:
-        address = str(tunnel.address)
-        extra = {"event": "listening", "role": tunnel.role, "address": address}
-        logging.getLogger("pqe2ee.tunnel").info(
-            "tunnel %s listening on %s", tunnel.role, address, extra=extra
-        )
-    else:
+    if not json_log:  # in JSON, the tunnel's own "listening on" record says it
         info(f"tunnel {tunnel.role} listening on {tunnel.address}")
     try:
         await stop.wait()
