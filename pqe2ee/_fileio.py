@@ -56,13 +56,19 @@ def atomic_output(
         return
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} exists; refusing to overwrite it")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as exc:  # name the file asked for, never the temporary one
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         if mode is not None:
             os.fchmod(fd, mode)
         with open(fd, "wb", buffering=-1 if buffered else 0) as f:
             yield f
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

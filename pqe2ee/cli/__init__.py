@@ -9,6 +9,8 @@
 - ``pqe2ee tunnel server|client``: the TCP tunnel (:mod:`pqe2ee.cli.tunnel`).
 - ``pqe2ee bench``, ``migrate``: the comparison and what it means (:mod:`pqe2ee.cli.bench`).
 - ``pqe2ee age …``: age-compatible files (:mod:`pqe2ee.cli.age`).
+- ``pqe2ee completion bash|zsh|fish``: shell completion from these parsers
+  (:mod:`pqe2ee.cli.completion`).
 
 This package is the only one that imports argparse or rich (``tests/test_layout.py``);
 the library returns data or takes callbacks, and the commands here print.
@@ -72,6 +74,12 @@ def _age() -> tuple[_Commands, ...]:
     return (age,)
 
 
+def _completion() -> tuple[_Commands, ...]:
+    from pqe2ee.cli import completion
+
+    return (completion,)
+
+
 # Command word -> the loader of its group, in the order ``--help`` lists them, after
 # ``kem``, ``info`` and ``demo``.  Those three are always registered, first, as in the
 # top-level parser they come from (their module costs nothing to import); they are not
@@ -87,6 +95,7 @@ _COMMANDS: dict[str, Callable[[], tuple[_Commands, ...]]] = {
     "bench": _bench,
     "migrate": _bench,
     "age": _age,
+    "completion": _completion,
 }
 
 
@@ -107,7 +116,51 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if wanted is None or load in (wanted, _kem):
             for module in load():
                 module.register(sub)
+    finish_parsers(parser)
     return parser
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The sub-commands of ``parser`` by name (empty for a leaf command)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _show_default(action: argparse.Action) -> None:
+    """Add ``(default: …)`` to the help of an option whose default means something."""
+    default = action.default
+    if default in (None, False, [], argparse.SUPPRESS) or action.help == argparse.SUPPRESS:
+        return
+    if isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+        return
+    helptext = action.help or ""
+    if "default" in helptext:
+        return
+    action.help = f"{helptext} (default: %(default)s)".strip()
+
+
+def finish_parsers(parser: argparse.ArgumentParser) -> None:
+    """What every command gets: ``-v`` / ``-q``, defaults in ``--help``, and usage errors
+    that list the sub-commands to choose from."""
+    from pqe2ee.cli.output import add_verbosity_options
+
+    children = subparsers(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            # the choices as metavar: "the following arguments are required: {a,b,c}"
+            # names every sub-command, as an invalid choice does
+            action.metavar = "{" + ",".join(children) + "}"
+            action.required = True
+        else:
+            _show_default(action)
+    if not children:
+        add_verbosity_options(parser)
+        return
+    for child in children.values():
+        if child is not parser:
+            finish_parsers(child)
 
 
 class _LazyConsole:
@@ -141,10 +194,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(argv)).parse_args(argv)
     console = cast("Console", _LazyConsole())
+    from pqe2ee.cli.output import CommandFailed, setup
+
     try:
+        setup(args)
         status: int = args.func(args, console)
-    except (Pqe2eeError, ValueError, OSError) as exc:
+    except (Pqe2eeError, ValueError, OSError, CommandFailed) as exc:
         reason = str(exc) or type(exc).__name__
+        if isinstance(exc, OSError) and exc.filename and exc.strerror:
+            reason = f"{exc.filename}: {exc.strerror}"  # not "[Errno 2] ...: '...'"
         print(f"pqe2ee: error: {reason}", file=sys.stderr)  # one line, never wrapped
         return 2 if isinstance(exc, ValueError) and not isinstance(exc, Pqe2eeError) else 1
     except KeyboardInterrupt:

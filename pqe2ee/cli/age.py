@@ -148,7 +148,13 @@ def _identities(paths: Sequence[str]) -> list[Identity]:
 
 
 def _cmd_encrypt(args: argparse.Namespace) -> None:
-    recipients: list[Recipient] = [parse_recipient(r) for r in args.recipient]
+    recipients: list[Recipient] = []
+    for text in args.recipient:
+        try:
+            recipients.append(parse_recipient(text))
+        except (ValueError, Pqe2eeError) as exc:  # say which -r: several may be given
+            shown = text if len(text) <= 24 else f"{text[:20]}…"
+            raise _Fail(f"-r {shown}: {str(exc).splitlines()[0]}") from None
     for path in args.recipients_file:
         with open(path, encoding="utf-8") as f:
             recipients += parse_recipients(f.read(), path)

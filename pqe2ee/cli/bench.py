@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
+import json
+import os
+import tomllib
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -14,6 +17,7 @@ from pqe2ee.bench.migrate import MODES, ModeCost, Profile, evaluate, load_profil
 from pqe2ee.bench.netmodel import PathProfile
 from pqe2ee.bench.pages import COST_COLUMNS, bench_page, cost_cells, migration_page
 from pqe2ee.bench.results import NOISY, Report
+from pqe2ee.cli.output import info, is_quiet
 
 __all__ = ["register"]
 
@@ -24,6 +28,8 @@ def _measure(quick: bool, path: PathProfile) -> Report:
 
     budget = Budget.quick() if quick else Budget.full()
     err = Console(stderr=True)
+    if not err.is_terminal or is_quiet():  # piped, logged or -q: no bar, no noise
+        return run(budget, path)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -99,7 +105,7 @@ def _write(path: str, text: str, console: Console) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
-    console.print(f"wrote {target.resolve()}")
+    info(f"wrote {target.resolve()}")
 
 
 def _path_from(args: argparse.Namespace) -> PathProfile:
@@ -120,8 +126,15 @@ def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
 def _profile(args: argparse.Namespace) -> Profile:
     overrides = {f.name: getattr(args, f.name, None) for f in fields(Profile)}
     if args.profile:
-        return load_profile(args.profile, **overrides)
-    return Profile(**{k: v for k, v in overrides.items() if v is not None})
+        profile = load_profile(args.profile, **overrides)
+        with open(args.profile, "rb") as f:
+            in_file = "cores" in tomllib.load(f)
+    else:
+        profile = Profile(**{k: v for k, v in overrides.items() if v is not None})
+        in_file = False
+    if args.cores is None and not in_file:  # this machine's, as the help says
+        profile = replace(profile, cores=os.cpu_count() or 1)
+    return profile
 
 
 def _cost_table(costs: list[ModeCost], profile: Profile) -> Table:
@@ -141,10 +154,18 @@ def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
     else:
         report = _measure(True, profile.path)
     costs = evaluate(profile, report, runs=args.runs)
-    console.print(_cost_table(costs, profile))
     reasons = recommend(profile, costs)
-    for line in reasons:
-        console.print(f"- {line}")
+    if args.json:
+        document = {
+            "profile": asdict(profile),
+            "costs": [asdict(c) for c in costs],
+            "recommendation": reasons,
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        console.print(_cost_table(costs, profile))
+        for line in reasons:
+            console.print(f"- {line}")
     if args.html:
         _write(args.html, migration_page(profile, costs, reasons, report), console)
     return 0
@@ -152,16 +173,31 @@ def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
 
 def _path_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     d = PathProfile()
-    p.add_argument("--rtt-ms", type=float, default=d.rtt_ms if defaults else None)
+
+    def text(what: str, value: object) -> str:
+        # bench: argparse shows its default; migrate: a profile file may set it
+        return what if defaults else f"{what} (default: the profile file's, else {value})"
+
     p.add_argument(
-        "--loss", type=float, default=d.loss if defaults else None, help="segment loss rate, 0..1"
+        "--rtt-ms",
+        type=float,
+        default=d.rtt_ms if defaults else None,
+        help=text("round-trip time of the modelled path, ms", d.rtt_ms),
     )
-    p.add_argument("--mtu", type=int, default=d.mtu if defaults else None)
+    p.add_argument(
+        "--loss",
+        type=float,
+        default=d.loss if defaults else None,
+        help=text("segment loss rate, 0..1", d.loss),
+    )
+    p.add_argument(
+        "--mtu", type=int, default=d.mtu if defaults else None, help=text("path MTU, bytes", d.mtu)
+    )
     p.add_argument(
         "--initcwnd",
         type=int,
         default=d.initcwnd if defaults else None,
-        help="TCP initial window, segments",
+        help=text("TCP initial window, segments", d.initcwnd),
     )
 
 
@@ -179,12 +215,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--profile", metavar="FILE.toml", help="traffic profile (keys as the flags, with _)"
     )
     p.add_argument("--from-json", metavar="FILE", help="costs from a `pqe2ee bench --json` run")
-    p.add_argument("--html", metavar="FILE")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument(
+        "--json", action="store_true", help="print the profile, costs and advice as JSON"
+    )
     p.add_argument("--runs", type=int, default=2000, help="Monte Carlo runs of the network model")
+    defaults = Profile()
     for f in fields(Profile):
         if f.name in ("rtt_ms", "loss", "mtu", "initcwnd"):
             continue
         kind = int if f.type in ("int", int) else float
-        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, default=None)
+        shown = getattr(defaults, f.name)
+        if f.name == "cores":
+            shown = f"this machine's {os.cpu_count() or 1}"
+        p.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            type=kind,
+            default=None,
+            help=f"default: the profile file's, else {shown}",
+        )
     _path_options(p, defaults=False)
     p.set_defaults(func=_cmd_migrate)

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
 import os
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pqe2ee.cli.keys import read_passphrase
-from pqe2ee.exceptions import HandshakeEvicted, RemoteProtocolError
+from pqe2ee.cli.output import CommandFailed, info
+from pqe2ee.cli.passphrase import add_passphrase_options, load_private_identity
+from pqe2ee.exceptions import HandshakeEvicted, Pqe2eeError, RemoteProtocolError
 from pqe2ee.handshake import (
     Config,
     Identity,
@@ -44,27 +45,38 @@ from pqe2ee.io.accept import accept_session
 from pqe2ee.io.addresses import address_text
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.socket import SecureSocket, wrap_socket
-from pqe2ee.trust import KnownPeers, default_known_peers_path, load_identity
+from pqe2ee.trust import KnownPeers, default_known_peers_path
 
 __all__ = ["register"]
 
 
+#: Library field names in messages -> the flags a user of this command typed.
+_FLAGS = {
+    "require_pq": "--require-pq",
+    "allow_classical_client_identity": "--allow-classical-client",
+    "require_client_identity": "--require-client-identity",
+}
+
+
+def _flag_names(text: str) -> str:
+    for field, flag in _FLAGS.items():
+        text = text.replace(field, flag)
+    return text
+
+
+def _reason(error: BaseException) -> str:
+    """Why a handshake failed, in the command's words."""
+    if isinstance(error, TimeoutError):
+        return "the handshake timed out"
+    return _flag_names(str(error) or type(error).__name__)
+
+
 def _load(args: argparse.Namespace) -> Identity | None:
-    if not args.identity:
-        return None
-    path = Path(args.identity)
-    try:
-        return load_identity(path, passphrase=read_passphrase(args))
-    except OSError as exc:  # a bad argument: exit 2 naming the file
-        raise ValueError(f"cannot read identity file {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        if "passphrase-protected" in str(exc) and sys.stdin.isatty():
-            return load_identity(path, passphrase=getpass.getpass(f"passphrase for {path}: "))
-        raise
+    return load_private_identity(args.identity, args) if args.identity else None
 
 
 def _say_recorded(store: KnownPeers, name: str, peer: PublicIdentity) -> None:
-    print(f"pqe2ee: added {name} ({peer.fingerprint().hex()}) to {store.path}", file=sys.stderr)
+    info(f"added {name} ({peer.kind.value} {peer.fingerprint_hex()}) to {store.path}")
 
 
 def _known_peers(args: argparse.Namespace, *, server: bool) -> KnownPeers | None:
@@ -95,7 +107,10 @@ def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = N
             check = known.client_check(accept_new=args.accept_new_clients)
         elif peer_name is not None:
             check = known.server_check(peer_name)
-    policy = Policy.from_options(args.mode, args.kem, args.require_pq)
+    try:
+        policy = Policy.from_options(args.mode, args.kem, args.require_pq)
+    except ValueError as exc:  # the library names its fields; a user typed flags
+        raise ValueError(_flag_names(str(exc))) from None
     if server and args.allow_classical_client:
         policy = dataclasses.replace(policy, allow_classical_client_identity=True)
     return Config(
@@ -108,8 +123,11 @@ def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = N
     )
 
 
-def _pipe(session: SecureSocket) -> None:
-    """stdin -> peer in a thread, peer -> stdout here, until both ends are done."""
+def _pipe(session: SecureSocket, *, on_first: Callable[[], None] | None = None) -> None:
+    """stdin -> peer in a thread, peer -> stdout here, until both ends are done.
+
+    :param on_first: called once the peer's first record (data or its close) arrived.
+    """
     failure: list[BaseException] = []
 
     def upload() -> None:
@@ -127,18 +145,22 @@ def _pipe(session: SecureSocket) -> None:
     sender = threading.Thread(target=upload, daemon=True)
     sender.start()
     out = sys.stdout.buffer
-    while chunk := session.recv(1 << 16):
+    chunk = session.recv(1 << 16)
+    if on_first is not None:
+        on_first()
+    while chunk:
         out.write(chunk)
         out.flush()
+        chunk = session.recv(1 << 16)
     sender.join(timeout=None if not sys.stdin.isatty() else 0.1)
     if failure and not isinstance(failure[0], (BrokenPipeError, ConnectionResetError)):
         raise failure[0]
 
 
-def _describe(session: SecureSocket) -> str:
+def _describe(session: SecureSocket, address: str) -> str:
     peer = session.peer_identity
-    who = f"{peer.kind.value} {peer.fingerprint().hex()}" if peer else "anonymous client"
-    return f"pqe2ee: connected, suite {session.suite}, peer {who}"
+    who = f"{peer.kind.value} {peer.fingerprint_hex()}" if peer else "anonymous client"
+    return f"connected to {address}, suite {session.suite}, peer {who}"
 
 
 def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
@@ -150,12 +172,18 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
         if isinstance(error, RemoteProtocolError):
             # said at once, and listening goes on: one peer that fails (or an attacker's
             # garbage) must not end the wait for the one that is expected
-            print(f"pqe2ee: refused {address_text(address)}: {error}", file=sys.stderr)
+            print(f"pqe2ee: refused {address_text(address)}: {_reason(error)}", file=sys.stderr)
 
     backlog = min(args.max_pending_handshakes, 4096)
-    with socket.create_server((args.host, args.port), backlog=backlog) as listener:
-        print(f"pqe2ee: listening on {args.host}:{listener.getsockname()[1]}", file=sys.stderr)
-        session, _ = accept_session(
+    try:
+        listener = socket.create_server((args.host, args.port), backlog=backlog)
+    except OSError as exc:
+        raise CommandFailed(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
+    with listener:
+        info(f"listening on {args.host}:{listener.getsockname()[1]}")
+        session, address = accept_session(
             listener,
             config,
             handshake_timeout=args.handshake_timeout,
@@ -165,14 +193,13 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
         )
     if dropped:
         evicted = sum(isinstance(e, HandshakeEvicted) for e in dropped)
-        print(
-            f"pqe2ee: dropped {len(dropped)} connections that did not finish a handshake "
-            f"({evicted} evicted to make room)",
-            file=sys.stderr,
+        info(
+            f"dropped {len(dropped)} connections that did not finish a handshake "
+            f"({evicted} evicted to make room)"
         )
     with session:
         session.settimeout(None)
-        print(_describe(session), file=sys.stderr)
+        info(_describe(session, address_text(address)).replace("connected to", "accepted"))
         _pipe(session)
     return 0
 
@@ -182,11 +209,42 @@ def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
     if not host or not port.isdigit():
         raise ValueError(f"want HOST:PORT, got {args.address!r}")
     config = _config(args, server=False, peer_name=args.address)
-    sock = socket.create_connection((host, int(port)), timeout=args.handshake_timeout)
-    with wrap_socket(sock, config) as session:
+    where = args.address
+    timeout = args.handshake_timeout
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=timeout)
+    except socket.gaierror as exc:
+        raise CommandFailed(f"cannot resolve {host} (in {where}): {exc.strerror}") from None
+    except TimeoutError:
+        raise CommandFailed(f"cannot connect to {where}: no answer in {timeout:g} s") from None
+    except OSError as exc:
+        raise CommandFailed(f"cannot connect to {where}: {exc.strerror or exc}") from None
+    try:
+        session = wrap_socket(sock, config)
+    except TimeoutError:
+        sock.close()
+        raise CommandFailed(
+            f"{where}: the handshake timed out after {timeout:g} s (--handshake-timeout)"
+        ) from None
+    except Pqe2eeError as exc:
+        sock.close()
+        raise CommandFailed(f"{where}: {_reason(exc)}") from None
+    except OSError as exc:
+        sock.close()
+        raise CommandFailed(f"{where}: {exc.strerror or exc}") from None
+    with session:
         session.settimeout(None)
-        print(_describe(session), file=sys.stderr)
-        _pipe(session)
+        said = _describe(session, where)
+        try:
+            if session.client_identity_requested:
+                # the server decides on our identity after our Finished: "connected"
+                # only once its first record shows it accepted us (a refusal: its alert)
+                _pipe(session, on_first=lambda: info(said))
+            else:
+                info(said)
+                _pipe(session)
+        except Pqe2eeError as exc:
+            raise CommandFailed(f"{where}: {_reason(exc)}") from None
     return 0
 
 
@@ -231,7 +289,7 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
             "server's key is not checked at all",
         )
     p.add_argument("--handshake-timeout", type=float, default=30.0, metavar="SECONDS")
-    p.add_argument("--passphrase-file", help="read the identity's passphrase from this file")
+    add_passphrase_options(p)
     if server:
         p.add_argument(
             "--require-client-identity",

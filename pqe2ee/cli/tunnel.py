@@ -15,9 +15,10 @@ import asyncio
 import logging
 import resource
 import signal
-import sys
 from typing import Any
 
+from pqe2ee.cli.output import info
+from pqe2ee.cli.passphrase import add_passphrase_options, identity_passphrase
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.tunnel.client import TunnelClient
@@ -28,17 +29,29 @@ from pqe2ee.io.tunnel.server import TunnelServer
 __all__ = ["register"]
 
 
+_NOT_SETTINGS = frozenset(
+    ("config", "func", "command", "tunnel_role", "verbose", "quiet", "ask_passphrase", "log_format")
+)
+
+
 def _options(args: argparse.Namespace, role: str) -> dict[str, Any]:
     options: dict[str, Any] = load_toml(args.config, role) if args.config else {}
     for key, value in vars(args).items():
-        if key in ("config", "func", "command", "tunnel_role", "verbose", "quiet"):
+        if key in _NOT_SETTINGS:
             continue
         if value is not None and value != []:
             options[key] = value
+    if options.get("identity"):
+        # asked here, on a terminal, before the settings open the file (a daemon
+        # without a terminal fails at once, naming --passphrase-file)
+        how = argparse.Namespace(
+            passphrase_file=options.get("passphrase_file"), ask_passphrase=args.ask_passphrase
+        )
+        options["passphrase"] = identity_passphrase(options["identity"], how)
     return options
 
 
-async def _serve(tunnel: Listener) -> None:
+async def _serve(tunnel: Listener, *, json_log: bool = False) -> None:
     """Run until the first SIGINT/SIGTERM, then shut down with the grace period; a
     second signal during the grace period cuts the open connections at once."""
     loop = asyncio.get_running_loop()
@@ -54,23 +67,14 @@ async def _serve(tunnel: Listener) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     await tunnel.start()
-    print(f"pqe2ee: tunnel {tunnel.role} listening on {tunnel.address}", file=sys.stderr)
-    sys.stderr.flush()
+    if not json_log:  # in JSON, the tunnel's own "listening on" record says it
+        info(f"tunnel {tunnel.role} listening on {tunnel.address}")
     try:
         await stop.wait()
     finally:
         shutdown = asyncio.create_task(tunnel.shutdown())
         await shutdown
         logging.getLogger("pqe2ee.tunnel").info("tunnel %s: stopped", tunnel.role)
-
-
-def _setup_logging(args: argparse.Namespace) -> None:
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger = logging.getLogger("pqe2ee.tunnel")
-    logger.addHandler(handler)
-    logger.setLevel(level)
 
 
 def _raise_fd_limit() -> None:
@@ -86,17 +90,15 @@ def _raise_fd_limit() -> None:
 
 def _cmd_server(args: argparse.Namespace, _console: object) -> int:
     settings = server_settings(_options(args, "server"))
-    _setup_logging(args)
     _raise_fd_limit()
-    asyncio.run(_serve(TunnelServer(settings)))
+    asyncio.run(_serve(TunnelServer(settings), json_log=args.log_format == "json"))
     return 0
 
 
 def _cmd_client(args: argparse.Namespace, _console: object) -> int:
     settings = client_settings(_options(args, "client"))
-    _setup_logging(args)
     _raise_fd_limit()
-    asyncio.run(_serve(TunnelClient(settings)))
+    asyncio.run(_serve(TunnelClient(settings), json_log=args.log_format == "json"))
     return 0
 
 
@@ -104,7 +106,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML file with these options (flags win)")
     p.add_argument("--listen", metavar="HOST:PORT", help="where to accept connections")
     p.add_argument("--identity", metavar="FILE", help="this end's private identity file")
-    p.add_argument("--passphrase-file", metavar="FILE", help="the identity's passphrase")
+    add_passphrase_options(p)
     p.add_argument("--mode", choices=MODES, help="only this key-exchange mode")
     p.add_argument("--kem", choices=list(KEM_IDS), help="only this KEM (with --mode)")
     p.add_argument(
@@ -117,8 +119,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--max-connections", type=int, metavar="N", help="established sessions; default 1024"
     )
     p.add_argument("--grace", type=float, metavar="S", help="on SIGTERM/SIGINT; default 10")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    p.add_argument("-q", "--quiet", action="store_true", help="log only failed connections")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines, or one JSON object per line (for log collectors)",
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

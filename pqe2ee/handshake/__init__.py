@@ -16,7 +16,13 @@ from pqe2ee.handshake.events import (
     Event,
     HandshakeComplete,
 )
-from pqe2ee.handshake.identity import Identity, PublicIdentity, parse_fingerprint, safety_number
+from pqe2ee.handshake.identity import (
+    Identity,
+    PublicIdentity,
+    format_fingerprint,
+    parse_fingerprint,
+    safety_number,
+)
 from pqe2ee.handshake.suites import AuthKind, Policy, Suite, default_suites
 
 __all__ = [
@@ -38,6 +44,7 @@ __all__ = [
     "State",
     "Suite",
     "default_suites",
+    "format_fingerprint",
     "parse_fingerprint",
     "safety_number",
 ]

@@ -89,7 +89,7 @@ class Config:
             raise IdentityRejected(f"peer identity kind {identity.kind.value} is not accepted")
         if self.peer_fingerprints and identity.fingerprint() not in self.peer_fingerprints:
             raise IdentityRejected(
-                f"peer identity {identity.fingerprint().hex()} is not the pinned one"
+                f"peer identity {identity.fingerprint_hex()} is not the pinned one"
             )
         if self.check_peer is not None:
             self.check_peer(identity)

@@ -120,6 +120,16 @@ class Connection:
         """The peer's identity, once its signature verified and the policy accepted it."""
         return self._hs.peer_identity
 
+    @property
+    def client_identity_requested(self) -> bool:
+        """Whether the server asks for the client's identity (its EncryptedExtensions).
+
+        A client that was asked learns whether the server accepted its identity only
+        from the server's next record (data, or the alert of a refusal): the server
+        decides after the client's Finished (docs/protocol.md §3).
+        """
+        return self._hs.want_client_identity
+
     # ------------------------------------------------------------------ public API
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Feed bytes that arrived from the peer; empty means the stream ended.

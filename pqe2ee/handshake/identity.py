@@ -25,7 +25,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
 from pqe2ee.exceptions import InvalidInput, InvalidSignature
 from pqe2ee.handshake.suites import AuthKind
 
-__all__ = ["Identity", "PublicIdentity", "parse_fingerprint", "safety_number"]
+__all__ = [
+    "Identity",
+    "PublicIdentity",
+    "format_fingerprint",
+    "parse_fingerprint",
+    "safety_number",
+]
 
 _FP_PREFIX = b"pqe2ee identity v1\x00"
 _ED_PK, _MLDSA_PK = 32, 1952
@@ -122,8 +128,7 @@ class PublicIdentity:
 
     def fingerprint_hex(self) -> str:
         """The fingerprint as 64 hex digits in groups of four: what users compare and pin."""
-        h = self.fingerprint().hex()
-        return " ".join(h[i : i + 4] for i in range(0, 64, 4))
+        return format_fingerprint(self.fingerprint())
 
     def verify(self, message: bytes, signatures: Sequence[bytes]) -> None:
         """Check one signature per key over ``message``; all must verify.
@@ -201,6 +206,15 @@ class Identity:
         return (
             f"<Identity {self.kind.value} {self._public.fingerprint().hex()[:16]} (secret hidden)>"
         )
+
+
+def format_fingerprint(fingerprint: bytes) -> str:
+    """A fingerprint as people read it: hex digits in groups of four, space-separated.
+
+    :func:`parse_fingerprint` reads it back, as it reads the same digits without spaces.
+    """
+    h = fingerprint.hex()
+    return " ".join(h[i : i + 4] for i in range(0, len(h), 4))
 
 
 def parse_fingerprint(text: str) -> bytes:

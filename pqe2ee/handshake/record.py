@@ -34,6 +34,7 @@ __all__ = [
     "FrameReader",
     "RecordCipher",
     "RecordState",
+    "foreign_protocol",
 ]
 
 CT_ALERT = 0x15
@@ -92,6 +93,42 @@ class FrameError(Exception):
     """A frame is malformed (internal; becomes RemoteProtocolError)."""
 
 
+_HTTP = (b"HTTP/", b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ",
+         b"PATCH ", b"CONNECT ", b"PRI * HTTP/2", b"<")  # fmt: skip
+
+
+def _looks_like(head: bytes, sign: bytes) -> bool:
+    return head.startswith(sign) or sign.startswith(head)
+
+
+def foreign_protocol(head: bytes) -> str | None:
+    """What a stream that does not start with a pqe2ee frame seems to speak, in words.
+
+    :param head: the first bytes the peer sent (one is enough for a guess).
+    :returns: e.g. ``"it sent what looks like HTTP"``, or ``None`` for no idea.
+    """
+    if not head:
+        return None
+    if head[0] in (CT_ALERT, CT_HANDSHAKE, CT_ENCRYPTED) and head[1:2] == b"\x03":
+        return "it sent what looks like TLS: is this an HTTPS or other TLS port?"
+    if _looks_like(head, b"SSH-"):
+        return "it sent what looks like SSH"
+    if any(_looks_like(head, sign) for sign in _HTTP):
+        return "it sent what looks like HTTP"
+    text = head[:40]
+    if all(32 <= b < 127 or b in b"\r\n\t" for b in text):
+        return f"it sent text: {text.decode('ascii')!r}"
+    return None
+
+
+def _not_pqe2ee(head: bytes, detail: str) -> FrameError:
+    """The error for a stream whose first frame is not a pqe2ee frame."""
+    guess = foreign_protocol(head)
+    if guess is None:
+        return FrameError(f"{detail} (the peer may not speak pqe2ee)")
+    return FrameError(f"the peer does not speak pqe2ee ({guess})")
+
+
 class FrameReader:
     """Splits an incoming byte stream into frames, bounding what it buffers.
 
@@ -102,6 +139,7 @@ class FrameReader:
     def __init__(self) -> None:
         self._buf = bytearray()
         self._pos = 0
+        self._first = True  # no frame read yet: a bad one means another protocol
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append received bytes (no view from :meth:`unread` or :meth:`frames` may be held)."""
@@ -149,16 +187,23 @@ class FrameReader:
             elif ctype in (CT_HANDSHAKE, CT_ALERT):
                 limit = MAX_PLAIN_FRAME
             else:
-                raise FrameError(f"unknown content type 0x{ctype:02x}")
+                detail = f"unknown content type 0x{ctype:02x}"
+                if self._first:
+                    raise _not_pqe2ee(bytes(buf[pos : pos + 40]), detail)
+                raise FrameError(detail)
             if len(buf) - pos < HEADER:
                 return
             length = int.from_bytes(buf[pos + 1 : pos + HEADER], "big")
             if length > limit:
-                raise FrameError(f"frame of {length} bytes exceeds the maximum {limit}")
+                detail = f"frame of {length} bytes exceeds the maximum {limit}"
+                if self._first:
+                    raise _not_pqe2ee(bytes(buf[pos : pos + 40]), detail)
+                raise FrameError(detail)
             if len(buf) - pos < HEADER + length:
                 return
             header = bytes(buf[pos : pos + HEADER])
             self._pos = pos + HEADER + length
+            self._first = False
             with memoryview(buf) as view:
                 payload = view[pos + HEADER : pos + HEADER + length]
             yield ctype, header, payload

@@ -53,6 +53,13 @@ class SecureSocket:
         self.suite: Suite | None = None
         self.peer_identity: PublicIdentity | None = None
 
+    @property
+    def client_identity_requested(self) -> bool:
+        """Whether the server asks for the client's identity: a client then knows it was
+        accepted only once :meth:`recv` returns (see
+        :attr:`~pqe2ee.handshake.Connection.client_identity_requested`)."""
+        return self._conn.client_identity_requested
+
     # --- the handshake ---------------------------------------------------------
     def do_handshake(self) -> None:
         """Run the handshake to completion (blocking; the socket's timeout applies).

@@ -7,6 +7,8 @@ and reaches the handshake only through ``Config(identity=...)`` and the
 """
 
 from pqe2ee.trust.keyfile import (
+    change_passphrase,
+    is_protected,
     load_identity,
     load_public_identity,
     save_identity,
@@ -22,8 +24,10 @@ from pqe2ee.trust.known_peers import (
 __all__ = [
     "KnownPeer",
     "KnownPeers",
+    "change_passphrase",
     "check_peer_name",
     "default_known_peers_path",
+    "is_protected",
     "load_identity",
     "load_public_identity",
     "save_identity",

@@ -28,6 +28,8 @@ from pqe2ee.handshake.identity import Identity, PublicIdentity
 from pqe2ee.handshake.suites import AuthKind
 
 __all__ = [
+    "change_passphrase",
+    "is_protected",
     "load_identity",
     "load_public_identity",
     "save_identity",
@@ -139,6 +141,44 @@ def load_identity(path: str | os.PathLike[str], *, passphrase: str | None = None
     if len(seeds) != 32 * n_seeds:
         raise InvalidInput(f"{path}: truncated identity file")
     return Identity(kind, [seeds[i : i + 32] for i in range(0, len(seeds), 32)])
+
+
+def is_protected(path: str | os.PathLike[str]) -> bool:
+    """Whether the private identity file at ``path`` is sealed under a passphrase.
+
+    Reads only the header (no key derivation), so a caller can decide whether to ask
+    for a passphrase before asking.
+
+    :raises FileNotFoundError: no such file.
+    :raises InvalidInput: not a private identity file.
+    """
+    path = Path(path)
+    body = _unarmor(path.read_text(), _PRIVATE_LABEL, path)
+    if not body.startswith(_MAGIC) or len(body) < len(_MAGIC) + 3:
+        raise InvalidInput(f"{path}: not a pqe2ee identity (bad magic)")
+    return body[len(_MAGIC) + 2] != 0
+
+
+def change_passphrase(
+    path: str | os.PathLike[str],
+    old: str | None,
+    new: str | None,
+    *,
+    log_n: int = DEFAULT_LOG_N,
+) -> Identity:
+    """Re-seal the identity at ``path`` under ``new`` (``None``: no passphrase).
+
+    The file is opened with ``old`` first, so a wrong one changes nothing; the new file
+    is written beside it with mode 0600 and renamed over it, so the old file stays whole
+    until the new one is complete.
+
+    :returns: the identity (unchanged; only its protection changed).
+    :raises ValueError: the file is protected and ``old`` is ``None``, or ``new`` is empty.
+    :raises InvalidTag: ``old`` is wrong, or the file was altered.
+    """
+    identity = load_identity(path, passphrase=old)
+    save_identity(identity, path, passphrase=new, overwrite=True, log_n=log_n)
+    return identity
 
 
 def save_public_identity(

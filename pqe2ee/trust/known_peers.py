@@ -36,7 +36,7 @@ from pathlib import Path
 
 from pqe2ee.exceptions import IdentityRejected, InvalidInput, KnownPeerMismatch, TrustStoreError
 from pqe2ee.handshake.config import PeerCheck
-from pqe2ee.handshake.identity import PublicIdentity, parse_fingerprint
+from pqe2ee.handshake.identity import PublicIdentity, format_fingerprint, parse_fingerprint
 from pqe2ee.handshake.suites import AuthKind
 
 __all__ = ["KnownPeer", "KnownPeers", "check_peer_name", "default_known_peers_path"]
@@ -179,8 +179,9 @@ class KnownPeers:
     def _mismatch(self, name: str, peer: KnownPeer, fp: bytes) -> KnownPeerMismatch:
         return KnownPeerMismatch(
             f"IDENTITY OF {name} HAS CHANGED: {self.path}:{peer.line} expects "
-            f"{peer.fingerprint.hex()}, the peer presented {fp.hex()}. Someone may be in the "
-            "middle, or the peer has a new key; if you trust the new key, edit that line."
+            f"{format_fingerprint(peer.fingerprint)}, the peer presented "
+            f"{format_fingerprint(fp)}. Someone may be in the middle, or the peer has a new "
+            "key; if you trust the new key, edit that line."
         )
 
     def check(self, name: str, identity: PublicIdentity, *, trust_on_first_use: bool = True) -> str:
@@ -252,11 +253,13 @@ class KnownPeers:
     def _unknown_client(self, entries: dict[str, KnownPeer], fp: bytes) -> KnownPeerMismatch:
         lines = ",".join(str(p.line) for p in sorted(entries.values(), key=lambda p: p.line))
         only = next(iter(entries.values())) if len(entries) == 1 else None
-        expects = f"expects {only.fingerprint.hex()}" if only else "lists other clients"
+        expects = (
+            f"expects {format_fingerprint(only.fingerprint)}" if only else "lists other clients"
+        )
         return KnownPeerMismatch(
             f"UNKNOWN CLIENT IDENTITY: {self.path}:{lines} {expects}, the client presented "
-            f"{fp.hex()}. Someone may be posing as a client, or the client has a new key; "
-            "if you trust it, add a line for it to that file."
+            f"{format_fingerprint(fp)}. Someone may be posing as a client, or the client has "
+            "a new key; if you trust it, add a line for it to that file."
         )
 
     def _recorded(self, name: str, identity: PublicIdentity) -> None:

@@ -148,7 +148,7 @@ def test_require_pq_against_classical_peer(keys: tuple[Path, str, str]) -> None:
     _, err = _until_refused(proc)
     assert client.returncode == 1
     assert "downgrade" in client.stderr
-    assert b"require_pq" in err
+    assert b"--require-pq" in err and b"require_pq" not in err
 
 
 def test_bad_arguments_and_missing_files(tmp_path: Path) -> None:
@@ -319,5 +319,5 @@ def test_listen_outlives_a_peer_that_fails_its_handshake(keys: tuple[Path, str, 
     assert (out, client.stdout) == (b"hello\n", "for the client\n")
     refused = [line for line in err.decode().splitlines() if line.startswith("pqe2ee: refused")]
     assert len(refused) == 2, err
-    assert "unknown content type 0x47" in refused[0]
+    assert "the peer does not speak pqe2ee (it sent what looks like HTTP)" in refused[0]
     assert "not the pinned one" in refused[1]

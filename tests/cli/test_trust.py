@@ -85,7 +85,7 @@ def test_listen_records_the_first_client_and_refuses_another_loudly(
     assert first.returncode == 0, first.stderr
     assert proc.returncode == 0, err
     assert out == b"hello\n"
-    added = f"pqe2ee: added client-{_fp(client_fpr)[:16]} ({_fp(client_fpr)}) to {clients}"
+    added = f"pqe2ee: added client-{_fp(client_fpr)[:16]} (ed25519 {client_fpr}) to {clients}"
     assert added.encode() in err
     assert clients.read_text().split() == [
         f"client-{_fp(client_fpr)[:16]}",
@@ -100,7 +100,7 @@ def test_listen_records_the_first_client_and_refuses_another_loudly(
     out, err = _until_refused(proc)
     lines = [line for line in err.decode().splitlines() if line.startswith("pqe2ee: refused")]
     assert "UNKNOWN CLIENT IDENTITY" in lines[-1]
-    assert f"{clients}:1 expects {_fp(client_fpr)}" in lines[-1]
+    assert f"{clients}:1 expects {client_fpr}" in lines[-1]
     assert out == b""
     assert stranger.returncode == 1, stranger.stderr  # see the note in the test above
     assert "identity refused" in stranger.stderr
@@ -146,7 +146,7 @@ def test_connect_uses_a_default_store_and_refuses_a_changed_key(
     first = _run("connect", f"127.0.0.1:{port}", input="hello\n", env=env)
     proc.communicate(timeout=60)
     assert first.returncode == 0, first.stderr
-    assert f"pqe2ee: added 127.0.0.1:{port} ({_fp(server_fpr)}) to {store}" in first.stderr
+    assert f"pqe2ee: added 127.0.0.1:{port} (ed25519 {server_fpr}) to {store}" in first.stderr
     assert store.read_text() == f"127.0.0.1:{port} ed25519 {_fp(server_fpr)}\n"
     assert _mode(store) == 0o600
     assert _mode(store.parent) == 0o700

@@ -245,10 +245,12 @@ def _require(options: Mapping[str, Any], *keys: str) -> None:
 
 
 def _identity(options: Mapping[str, Any]) -> Identity:
-    passphrase = None
-    if options.get("passphrase_file"):
+    # "passphrase": the passphrase itself, from a caller that asked a person for it
+    # (the CLI on a terminal); never a key of a config file
+    passphrase = options.get("passphrase")
+    if passphrase is None and options.get("passphrase_file"):
         passphrase = Path(options["passphrase_file"]).read_text().rstrip("\n")
-    elif os.environ.get("PQE2EE_PASSPHRASE"):
+    elif passphrase is None and os.environ.get("PQE2EE_PASSPHRASE"):
         passphrase = os.environ["PQE2EE_PASSPHRASE"]
     return load_identity(options["identity"], passphrase=passphrase)
 

@@ -62,6 +62,25 @@ class ConnectionRecord:
             f"end={self.end or 'unknown'}"
         )
 
+    def fields(self) -> dict[str, str | int | float]:
+        """The facts of :meth:`line` as separate values (for a structured log)."""
+        return {
+            "role": self.role,
+            "conn": self.number,
+            "remote": self.remote,
+            "peer": self.peer,
+            "suite": self.suite,
+            "up": self.up,
+            "down": self.down,
+            "duration_s": round(time.monotonic() - self.started, 3),
+            "end": self.end or "unknown",
+        }
+
     def log(self) -> None:
-        """Log :meth:`line` on ``pqe2ee.tunnel``: INFO if the end was clean, else WARNING."""
-        LOGGER.log(logging.INFO if self.clean else logging.WARNING, "%s", self.line())
+        """Log :meth:`line` on ``pqe2ee.tunnel``: INFO if the end was clean, else WARNING.
+
+        The record also carries :meth:`fields` as attributes (``extra``), for a
+        formatter that writes them out one by one (``pqe2ee tunnel --log-format json``).
+        """
+        level = logging.INFO if self.clean else logging.WARNING
+        LOGGER.log(level, "%s", self.line(), extra=self.fields())
