@@ -8,17 +8,33 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from pqe2ee._extras import require
 from pqe2ee.bench import netmodel
 from pqe2ee.bench.results import NOISY, Report, Row
 
-__all__ = ["figure_png", "header_row", "html_page", "plots", "results_table_html"]
+__all__ = [
+    "figure_png",
+    "header_row",
+    "html_page",
+    "plots",
+    "require_plots",
+    "results_table_html",
+]
 
 MODE_COLORS = {"classical": "#8c8c8c", "hybrid": "#1f77b4", "pq": "#2ca02c", None: "#d62728"}
 
 
-def _plt() -> Any:
-    import matplotlib
+def require_plots() -> None:
+    """Check that the plots can be drawn (before a long measurement whose page needs them).
 
+    :raises ~pqe2ee.exceptions.MissingExtra: matplotlib is not installed (the ``plots``
+        extra).
+    """
+    _plt()
+
+
+def _plt() -> Any:
+    matplotlib = require("matplotlib", extra="plots", needed_for="for the plots of the HTML report")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
