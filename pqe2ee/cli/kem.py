@@ -87,10 +87,11 @@ def _cmd_info(args: argparse.Namespace, console: Console) -> int:
             f"  data path: C core (pqe2ee._core {core.core_version()}, "
             f"{core.libcrypto_version()}; {aeads})",
             highlight=False,
+            soft_wrap=True,
         )
     else:
         console.print("  data path: [red]pure Python[/] (slow): ", end="")
-        console.print(core.ERROR, markup=False, highlight=False)
+        console.print(core.ERROR, markup=False, highlight=False, soft_wrap=True)
     return 0
 
 

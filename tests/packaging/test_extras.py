@@ -127,3 +127,11 @@ def test_migrate_without_plots_works(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Cost at" in proc.stdout
     assert json.loads((tmp_path / "r.json").read_text())["results"]
+
+
+def test_fuzzing_without_atheris_says_what_to_install() -> None:
+    proc = _child("from fuzz.run import fuzz_one\nfuzz_one('records', [])", ["atheris"], ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "fuzz/run.py: atheris is not installed: pip install -e '.[fuzz]' (make fuzz does)\n"
+    )

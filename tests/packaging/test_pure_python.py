@@ -59,7 +59,8 @@ def test_info_says_pure_python_and_why() -> None:
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if "data path" in x)
     assert line.startswith("  data path: pure Python (slow): the C core pqe2ee._core cannot ")
-    assert "apt-get install gcc libssl-dev" in proc.stdout
+    assert "apt-get install gcc libssl-dev" in line
+    assert line.endswith("or `make build` in a clone)")  # one line, never wrapped
     assert proc.stderr == ""
 
 
