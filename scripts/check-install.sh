@@ -54,7 +54,7 @@ exercise() {  # exercise VENV DIR: every command's --help, then one real run of 
     "$bin/pqe2ee" listen --port "$port" --host 127.0.0.1 --identity server.key --peer "$cfp" \
         >received.txt 2>listen.err &
     local listener=$! tries=0
-    until grep -q "listening on" listen.err; do
+    until grep -qs "listening on" listen.err; do
         tries=$((tries + 1)); [[ $tries -lt 100 ]] || fail "listen: $(cat listen.err)"; sleep 0.1
     done
     echo "hello over pqe2ee" | "$bin/pqe2ee" connect "127.0.0.1:$port" --identity client.key \
