@@ -20,14 +20,16 @@ $(STAMP): pyproject.toml setup.py
 	bash scripts/system-deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel cffi
-	$(PY) -m pip install -q -e '.[test,bench,fuzz,docs]'
+	PQE2EE_REQUIRE_CORE=1 $(PY) -m pip install -q -e '.[test,bench,fuzz,docs]'
 	touch $@
 
 setup: $(STAMP)
 
 # Rebuild the C core in place whenever its sources (or the stamped version) change.
+# PQE2EE_REQUIRE_CORE=1: here a core that does not build is an error, not the
+# pure-Python fallback a plain `pip install` gets.
 $(CORE_STAMP): $(STAMP) $(CORE_SRC)
-	$(PY) setup.py -q build_ext --inplace
+	PQE2EE_REQUIRE_CORE=1 $(PY) setup.py -q build_ext --inplace
 	$(PY) -c "import pqe2ee._binding as b; assert b.CORE_AVAILABLE, b.CORE_ERROR"
 	touch $@
 
@@ -58,7 +60,7 @@ SAN_ENV    := LD_PRELOAD="$$(gcc -print-file-name=libasan.so):$$(gcc -print-file
 
 $(ASAN_STAMP): $(STAMP) $(CORE_SRC) Makefile
 	rm -rf $(ASAN_DIR)
-	CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(PY) setup.py -q build_ext \
+	PQE2EE_REQUIRE_CORE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(PY) setup.py -q build_ext \
 		--build-lib $(ASAN_EXT) --build-temp $(ASAN_DIR)/tmp
 	touch $@
 

@@ -37,8 +37,15 @@ SEEDS = ROOT / "fuzz" / "corpus"
 
 def fuzz_one(name: str, argv: list[str]) -> None:
     # only here: replaying the seeds in pytest needs no atheris
-    import atheris
-    from atheris.import_hook import instrument_imports
+    try:
+        import atheris
+        from atheris.import_hook import instrument_imports
+    except ModuleNotFoundError:
+        print(
+            "fuzz/run.py: atheris is not installed: pip install -e '.[fuzz]' (make fuzz does)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
 
     with instrument_imports(include=["pqe2ee", "fuzz"]):
         module = importlib.import_module(f"fuzz.{name}")

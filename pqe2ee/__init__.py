@@ -6,6 +6,7 @@ from pqe2ee.exceptions import (
     InternalError,
     InvalidInput,
     InvalidTag,
+    MissingExtra,
     Pqe2eeError,
     UnsupportedAlgorithm,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "InternalError",
     "InvalidInput",
     "InvalidTag",
+    "MissingExtra",
     "Pqe2eeError",
     "UnsupportedAlgorithm",
     "__version__",

@@ -25,6 +25,7 @@ __all__ = [
     "InvalidTag",
     "KnownPeerMismatch",
     "LocalProtocolError",
+    "MissingExtra",
     "Pqe2eeError",
     "RemoteProtocolError",
     "TrustStoreError",
@@ -62,6 +63,19 @@ class UnsupportedAlgorithm(Pqe2eeError):
 
 class BackendUnavailable(Pqe2eeError):
     """A backend was asked for by name but cannot be loaded here (the message says why)."""
+
+
+class MissingExtra(BackendUnavailable):
+    """A feature needs an optional dependency that is not installed.
+
+    The message names the feature and the command that installs it, e.g.
+    ``pip install 'pqe2ee[plots]'``; :attr:`extra` is the extra's name.
+    """
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        #: The extra of pqe2ee that provides the dependency (``plots``, ``oqs``).
+        self.extra = extra
 
 
 class InternalError(Pqe2eeError):

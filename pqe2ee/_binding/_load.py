@@ -8,6 +8,7 @@ answers from the fallback table so that every size still has its value.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pqe2ee._binding._fallback import FALLBACK
@@ -23,14 +24,45 @@ __all__ = [
     "CIPHERS",
     "CORE_AVAILABLE",
     "CORE_ERROR",
+    "CORE_FIX",
+    "MISSING_NOTE",
     "cipher_id",
     "constant",
     "drain_openssl_errors",
     "ffi",
     "lib",
+    "missing_reason",
     "raise_for_status",
     "require_core",
 ]
+
+#: What to install for the fast path (Debian/Ubuntu), as setup.py says at build time.
+CORE_FIX = (
+    "for the fast path: apt-get install gcc libssl-dev, then reinstall pqe2ee "
+    "(pip install --force-reinstall --no-cache-dir pqe2ee, or `make build` in a clone)"
+)
+#: Left beside the package by setup.py when the core failed to build: why.
+MISSING_NOTE = "_core_missing.txt"
+
+
+def missing_reason(exc: BaseException, note: str | None) -> str:
+    """Why the core cannot be imported, and what to install.
+
+    :param exc: the ImportError of ``pqe2ee._core``.
+    :param note: the text setup.py left in :data:`MISSING_NOTE` when the build failed
+        (None when there is no such file: a clone without ``make build``, a removed file).
+    """
+    if note:
+        return f"the C core was not built when pqe2ee was installed ({note.strip()}); {CORE_FIX}"
+    return f"the C core pqe2ee._core cannot be imported ({exc}); {CORE_FIX}"
+
+
+def _read_note() -> str | None:
+    try:
+        return (Path(__file__).parent.parent / MISSING_NOTE).read_text(errors="replace")
+    except OSError:
+        return None
+
 
 ffi: Any = None
 lib: Any = None
@@ -40,13 +72,13 @@ CORE_ERROR = ""
 try:
     from pqe2ee._core import ffi, lib  # type: ignore[no-redef]
 except ImportError as exc:  # pragma: no cover - exercised only without a build
-    CORE_ERROR = f"the C core pqe2ee._core is not built ({exc}); run `make build`"
+    CORE_ERROR = missing_reason(exc, _read_note())
 else:
     _built = ffi.string(lib.pqe2ee_core_version()).decode()
     if _built != __version__:
         CORE_ERROR = (
             f"the C core was built for pqe2ee {_built} but this is {__version__}; "
-            "rebuild it with `make build`"
+            "rebuild it with `make build` (or reinstall pqe2ee)"
         )
         ffi = lib = None
     else:

@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pqe2ee.exceptions import BackendUnavailable
+from pqe2ee._extras import install_line
+from pqe2ee.exceptions import BackendUnavailable, MissingExtra
 
 
 def _candidate_paths() -> list[Path]:
@@ -60,9 +61,10 @@ def _import_oqs() -> Any:
         oqs_logger.handlers.clear()
         oqs_logger.setLevel(logging.NOTSET)
     except ImportError as exc:
-        raise BackendUnavailable(
+        raise MissingExtra(
             f"liboqs backend: liboqs is at {path} but liboqs-python is not installed "
-            "(pip install 'pqe2ee[oqs]')"
+            f"({install_line('oqs')})",
+            extra="oqs",
         ) from exc
     except (RuntimeError, OSError, SystemExit) as exc:  # its loader exits on failure
         raise BackendUnavailable(

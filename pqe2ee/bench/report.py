@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pqe2ee._extras import require
 from pqe2ee.bench import netmodel
 from pqe2ee.bench.humanize import count, data_size, duration_ms, duration_us, number, percent
 from pqe2ee.bench.migrate import Profile
@@ -27,6 +28,7 @@ __all__ = [
     "modelled_completion",
     "mosca_plot",
     "plots",
+    "require_plots",
     "suite_label",
 ]
 
@@ -46,9 +48,17 @@ class Plot:
     key: str = ""
 
 
-def _plt(narrow: bool = False) -> Any:
-    import matplotlib
+def require_plots() -> None:
+    """Check that the plots can be drawn (before a long measurement whose page needs them).
 
+    :raises ~pqe2ee.exceptions.MissingExtra: matplotlib is not installed (the ``plots``
+        extra).
+    """
+    _plt()
+
+
+def _plt(narrow: bool = False) -> Any:
+    matplotlib = require("matplotlib", extra="plots", needed_for="for the plots of the HTML report")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pqe2ee._version import __version__
-from pqe2ee.exceptions import Pqe2eeError
+from pqe2ee.exceptions import MissingExtra, Pqe2eeError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -185,10 +186,23 @@ def _command(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+def _warning_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """A warning as the command shows it: one line, no source file (e.g. the one
+    reminder that a pure-Python install is slow)."""
+    return f"pqe2ee: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status.
 
-    Failures print one line on stderr: exit 2 for bad arguments or input, 1 for a failed
+    Failures print one line on stderr: exit 2 for bad arguments or input and for a
+    feature whose extra is not installed (the line says what to install), 1 for a failed
     session, file or network operation.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -196,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = cast("Console", _LazyConsole())
     from pqe2ee.cli.output import CommandFailed, setup
 
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _warning_line
     try:
         setup(args)
         status: int = args.func(args, console)
@@ -204,9 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, OSError) and exc.filename and exc.strerror:
             reason = f"{exc.filename}: {exc.strerror}"  # not "[Errno 2] ...: '...'"
         print(f"pqe2ee: error: {reason}", file=sys.stderr)  # one line, never wrapped
-        return 2 if isinstance(exc, ValueError) and not isinstance(exc, Pqe2eeError) else 1
+        misuse = isinstance(exc, ValueError) and not isinstance(exc, Pqe2eeError)
+        return 2 if misuse or isinstance(exc, MissingExtra) else 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        warnings.formatwarning = formatwarning
     return status
 
 

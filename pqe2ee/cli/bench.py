@@ -16,6 +16,7 @@ from rich.table import Table
 from pqe2ee.bench.migrate import MODES, ModeCost, Profile, evaluate, load_profile, recommend
 from pqe2ee.bench.netmodel import PathProfile
 from pqe2ee.bench.pages import COST_COLUMNS, bench_page, cost_cells, migration_page
+from pqe2ee.bench.report import require_plots
 from pqe2ee.bench.results import NOISY, Report
 from pqe2ee.cli.output import info, is_quiet
 
@@ -113,6 +114,8 @@ def _path_from(args: argparse.Namespace) -> PathProfile:
 
 
 def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    if args.html:
+        require_plots()  # before the measurement, not a minute into it
     report = _measure(args.quick, _path_from(args))
     console.print(summary_table(report))
     console.print(stream_table(report))
@@ -148,6 +151,8 @@ def _cost_table(costs: list[ModeCost], profile: Profile) -> Table:
 
 
 def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
+    if args.html:
+        require_plots()
     profile = _profile(args)
     if args.from_json:
         report = Report.from_json(Path(args.from_json).read_text())

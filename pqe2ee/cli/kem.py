@@ -2,7 +2,8 @@
 
 - ``kem list [--backend NAME] [--json]``: every KEM, its sizes, the backend serving it,
   usable or why not.
-- ``info``: versions of the package, its backends and the C core.
+- ``info``: versions of the package and its backends, and the data path in use: the C
+  core and its libcrypto, or pure Python and why.
 - ``demo``: ``info``, the KEM table and one hybrid round trip (what ``make demo`` runs).
 """
 
@@ -81,9 +82,16 @@ def _cmd_info(args: argparse.Namespace, console: Console) -> int:
     for name, status in backend_status().items():
         console.print(f"  backend {name}: {status}")
     if core.AVAILABLE:
-        console.print(f"  C core: built, libcrypto {core.libcrypto_version()}")
+        aeads = ", ".join(name for name, ok in core.features().items() if ok) or "no AEAD"
+        console.print(
+            f"  data path: C core (pqe2ee._core {core.core_version()}, "
+            f"{core.libcrypto_version()}; {aeads})",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
-        console.print(f"  C core: [red]unavailable[/]: {core.ERROR}")
+        console.print("  data path: [red]pure Python[/] (slow): ", end="")
+        console.print(core.ERROR, markup=False, highlight=False, soft_wrap=True)
     return 0
 
 
@@ -113,7 +121,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     kem_list.add_argument("--json", action="store_true", help="machine-readable output")
     kem_list.set_defaults(func=_cmd_kem_list)
 
-    info = sub.add_parser("info", help="versions of pqe2ee, its backends and C core")
+    info = sub.add_parser("info", help="versions of pqe2ee and its backends; C core or pure Python")
     info.set_defaults(func=_cmd_info)
 
     demo = sub.add_parser("demo", help="the KEM table and one hybrid round trip")

@@ -9,6 +9,7 @@ so.  :func:`cleanse` works either way.
 from __future__ import annotations
 
 import functools
+import warnings
 
 from pqe2ee._binding import CORE_AVAILABLE, CORE_ERROR
 from pqe2ee._binding import core as _core
@@ -24,12 +25,37 @@ __all__ = [
     "offers",
     "open_one",
     "seal_one",
+    "warn_pure_python",
 ]
 
 #: Whether the compiled core is built, and built from this package version.
 AVAILABLE: bool = CORE_AVAILABLE
 #: Why the core is unavailable, with the fix (empty when it is available).
 ERROR: str = CORE_ERROR
+
+
+_warned = False
+
+
+def warn_pure_python(what: str, reason: str = "", *, stacklevel: int = 2) -> None:
+    """Warn, once per process, that ``what`` runs on the slow pure-Python path.
+
+    A pure-Python install (the core failed to build: :data:`ERROR` says why and what to
+    install) works, with the same bytes; this is its one reminder that it is slow.
+
+    :param reason: why, when it is not that the core is missing (a libcrypto without
+        the AEAD).
+    :param stacklevel: as for :func:`warnings.warn`, counted from the caller.
+    """
+    global _warned
+    if _warned:
+        return
+    _warned = True
+    warnings.warn(
+        f"{what} runs on its slow pure-Python path: {ERROR or reason}",
+        RuntimeWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def core_version() -> str | None:

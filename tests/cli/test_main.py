@@ -52,7 +52,7 @@ def test_info() -> None:
     out = _run("info")
     assert out.returncode == 0, out.stderr
     assert "backend cryptography: cryptography" in out.stdout
-    assert "C core: built" in out.stdout
+    assert "data path: C core (pqe2ee._core " in out.stdout
 
 
 def test_errors_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import threading
-import warnings
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
@@ -42,7 +41,6 @@ class RunFn(Protocol):
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
-_warned = False
 
 
 def _forget_pools_after_fork() -> None:
@@ -73,17 +71,13 @@ def _core_offers(cipher: str) -> bool:
 
 def uses_core(cipher: str) -> bool:
     """True when ``cipher`` runs on the compiled core; warns once when it cannot."""
-    global _warned
     if _core_offers(cipher):
         return True
-    if not _warned:
-        _warned = True
-        reason = core.ERROR or f"the linked libcrypto does not offer {cipher}"
-        warnings.warn(
-            f"pqe2ee.hazmat.stream runs on its slow pure-Python reference path: {reason}",
-            RuntimeWarning,
-            stacklevel=5,  # uses_core < single_run < run_chunks < ...
-        )
+    core.warn_pure_python(
+        "pqe2ee.hazmat.stream",
+        f"the linked libcrypto does not offer {cipher}",
+        stacklevel=5,  # uses_core < single_run < run_chunks < ...
+    )
     return False
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pqe2ee.exceptions import BackendUnavailable, RemoteProtocolError
 from pqe2ee.handshake import Connection, PublicIdentity, Suite
+from pqe2ee.hazmat import core
 from pqe2ee.io import aio, socket_pump
 from pqe2ee.io.addresses import address_text, source_of
 from pqe2ee.io.pending import PendingPool
@@ -40,7 +41,8 @@ def data_path_setting() -> str:
     if value not in ("auto", "c", "python"):
         raise ValueError(f"{DATA_PATH_ENV} must be auto, c or python, not {value!r}")
     if value == "c" and not socket_pump.available("chacha20-poly1305"):
-        raise BackendUnavailable(f"{DATA_PATH_ENV}=c, but the C core is not built (make build)")
+        why = core.ERROR or "the C core's libcrypto does not offer chacha20-poly1305"
+        raise BackendUnavailable(f"{DATA_PATH_ENV}=c, but {why}")
     return value
 
 
@@ -72,6 +74,8 @@ class Listener:
         #: The records of the last 1024 connections that ended (what their log lines say).
         self.finished: collections.deque[ConnectionRecord] = collections.deque(maxlen=1024)
         self.data_path = data_path_setting()
+        if self.data_path == "auto" and not core.AVAILABLE:
+            core.warn_pure_python("the tunnel's data path")
         self._sock: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
         self._links: set[Link] = set()
