@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pqe2ee.bench.humanize import count, data_size, number, signed
 from pqe2ee.bench.netmodel import PathProfile, flight_segments, simulate
 from pqe2ee.bench.results import Report
 
@@ -167,14 +168,15 @@ def recommend(profile: Profile, costs: list[ModeCost]) -> list[str]:
     reasons = [verdict.text]
     fits = hybrid.cores_at_peak <= profile.cores
     reasons.append(
-        f"Hybrid needs {hybrid.cores_at_peak:.2f} of {profile.cores} cores at "
-        f"{profile.handshakes_per_s:g} handshakes/s ({hybrid.extra_cores:+.2f} over classical)"
+        f"Hybrid needs {number(hybrid.cores_at_peak, 2)} of {profile.cores} cores at "
+        f"{count(profile.handshakes_per_s)} handshakes/s "
+        f"({signed(hybrid.extra_cores)} over classical)"
         + ("." if fits else ": MORE THAN YOU HAVE; add cores or pool sessions.")
     )
     reasons.append(
-        f"It adds {hybrid.extra_gb_per_day:.2f} GB/day on the wire at peak and "
-        f"{hybrid.extra_latency_p50_ms:.1f} ms median / {hybrid.extra_latency_p95_ms:.1f} ms p95 "
-        "latency on the modelled path."
+        f"It adds {data_size(hybrid.extra_gb_per_day * 1e9)} a day on the wire at the peak rate "
+        f"and {signed(hybrid.extra_latency_p50_ms, 'ms')} median / "
+        f"{signed(hybrid.extra_latency_p95_ms, 'ms')} p95 latency on the modelled path."
     )
     if verdict.at_risk or verdict.margin_years < 2:
         reasons.insert(

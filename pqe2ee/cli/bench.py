@@ -18,6 +18,7 @@ from pqe2ee.bench.netmodel import PathProfile
 from pqe2ee.bench.pages import COST_COLUMNS, bench_page, cost_cells, migration_page
 from pqe2ee.bench.report import require_plots
 from pqe2ee.bench.results import NOISY, Report
+from pqe2ee.bench.summary import summarize
 from pqe2ee.cli.output import info, is_quiet
 
 __all__ = ["register"]
@@ -119,6 +120,15 @@ def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
     report = _measure(args.quick, _path_from(args))
     console.print(summary_table(report))
     console.print(stream_table(report))
+    try:
+        summary = summarize(report)
+    except KeyError:  # a run without both a classical and a hybrid handshake
+        summary = None
+    if summary is not None:
+        # the same sentence the HTML report opens with, and its noise warning
+        console.print(summary.verdict, markup=False, highlight=False)
+        if summary.noise_note:
+            console.print(summary.noise_note, markup=False, highlight=False)
     if args.json:
         _write(args.json, report.to_json(), console)
     if args.html:

@@ -70,6 +70,10 @@ def test_bench_cli_writes_json_and_html(tmp_path: Path) -> None:
     assert "classical" in out.stdout and "hybrid" in out.stdout
     report = Report.from_json((tmp_path / "b.json").read_text())
     assert report.find("handshake", "latency_us", "hybrid")
+    # the terminal gets the report's verdict sentence too, computed from the same rows
+    from pqe2ee.bench.summary import summarize
+
+    assert summarize(report).verdict in " ".join(out.stdout.split())
     page = (tmp_path / "b.html").read_text()
     assert page.startswith("<!doctype html>")
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
