@@ -148,3 +148,26 @@ def test_migrate_with_the_example_profile(tmp_path: Path, tiny_report: Report) -
     )
     assert out.returncode == 0, out.stderr
     assert "Cost at 800 handshakes/s peak" in out.stdout
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_bench_shows_progress_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    import rich.console
+
+    from pqe2ee.bench import runner
+    from pqe2ee.cli import bench as bench_cli
+
+    given: list[object] = []
+
+    def fake_run(budget: object, path: object, progress: object = None) -> str:
+        given.append(progress)
+        if callable(progress):
+            progress("kem")  # the bar must take a step
+        return "report"
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: terminal))
+    assert bench_cli._measure(True, None) == "report"  # type: ignore[arg-type]
+    assert callable(given[0]) is terminal
