@@ -64,7 +64,7 @@ def _targets(args: argparse.Namespace) -> list[Target]:
 
 def verdict(result: ScanResult) -> str:
     """One line a person acts on: PQ ready, classical only, or why it was not scanned."""
-    if not result.reachable or result.error and not result.groups and not result.kex_methods:
+    if not result.reachable or (result.error and not result.groups and not result.kex_methods):
         return f"not scanned: {result.error or 'unreachable'}"
     if result.protocol == "ssh":
         if result.pq_key_exchange:
@@ -111,9 +111,7 @@ def _run(targets: list[Target], args: argparse.Namespace) -> list[ScanResult]:
 
     err = RichConsole(stderr=True)
     if not err.is_terminal or is_quiet():
-        return asyncio.run(
-            scan_all(targets, concurrency=args.concurrency, timeout=args.timeout)
-        )
+        return asyncio.run(scan_all(targets, concurrency=args.concurrency, timeout=args.timeout))
     with Progress(
         BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
     ) as bar:
@@ -161,10 +159,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--from-file", metavar="LIST", help="more targets, one per line")
     p.add_argument("--json", metavar="FILE", help="write every result as JSON")
-    p.add_argument(
-        "--concurrency", type=int, default=50, help="targets scanned at once"
-    )
-    p.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds per target"
-    )
+    p.add_argument("--concurrency", type=int, default=50, help="targets scanned at once")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per target")
     p.set_defaults(func=_cmd_scan)
