@@ -42,7 +42,7 @@ def test_shares_and_the_order_follow_the_threat(tmp_path: Path) -> None:
                 "protocol": "ssh",
                 "reachable": True,
                 "pq_key_exchange": False,
-            },  # fmt: skip
+            },
         ],
     )
     inv = load_inventory(path)

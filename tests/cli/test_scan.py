@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -46,10 +47,8 @@ def fake_ssh() -> Iterator[int]:
             with conn:
                 conn.sendall(b"SSH-2.0-FakeSSH_1.0\r\n" + _kexinit(KEX))
                 conn.settimeout(2)
-                try:
+                with contextlib.suppress(OSError):
                     conn.recv(1024)
-                except OSError:
-                    pass
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
