@@ -42,6 +42,15 @@ def _free_port() -> int:
     return port
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 @pytest.fixture(scope="module")
 def sshd() -> Iterator[Callable[..., Target]]:
     """Start Debian's OpenSSH server on a free loopback port with a throwaway host key."""
@@ -61,6 +70,8 @@ def sshd() -> Iterator[Callable[..., Target]]:
             )
             port = _free_port()
             lines = [f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {d / 'key'}"]
+            if socket.has_ipv6 and _ipv6_loopback():
+                lines.append("ListenAddress ::1")
             lines += ["UsePAM no", f"PidFile {d / 'pid'}", "StrictModes no", *extra]
             (d / "config").write_text("\n".join(lines) + "\n")
             proc = subprocess.Popen(
@@ -105,6 +116,17 @@ def test_openssh_offers_post_quantum_key_exchange(sshd: Callable[..., Target]) -
     assert result.host_key_algorithms == ["ssh-ed25519"]
     assert result.pq_key_exchange is True
     assert result.to_json()["kex_methods"] == result.kex_methods
+
+
+def test_openssh_by_hostname_and_over_ipv6(sshd: Callable[..., Target]) -> None:
+    target = sshd()
+    names = ["localhost"] + (["::1"] if _ipv6_loopback() else [])
+    for host in names:
+        result = asyncio.run(scan_ssh(Target("ssh", host, target.port), timeout=10))
+        assert result.reachable, (host, result.error)
+        assert result.pq_key_exchange
+    if "::1" in names:
+        assert result.target == f"ssh://[::1]:{target.port}"
 
 
 def test_openssh_restricted_to_classical_kex(sshd: Callable[..., Target]) -> None:
