@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pqe2ee._extras import require
 from pqe2ee._fileio import atomic_output
 from pqe2ee._version import __version__
 from pqe2ee.cli.output import info, is_quiet
@@ -132,8 +133,16 @@ def _cmd_scan(args: argparse.Namespace, console: Console) -> int:
     if not args.timeout > 0:
         raise ValueError("--timeout must be positive")
     targets = _targets(args)
+    if args.cbom:  # before the scan, not after it
+        require("cyclonedx", extra="scan", needed_for="for --cbom", package="cyclonedx-python-lib")
     results = _run(targets, args)
     console.print(_table(results))
+    if args.cbom:
+        from pqe2ee.scan.cbom import cbom_json
+
+        with atomic_output(args.cbom, mode=0o644) as f:
+            f.write(cbom_json(results).encode() + b"\n")
+        info(f"wrote {Path(args.cbom).resolve()}")
     if args.json:
         document = {
             "pqe2ee": __version__,
@@ -159,6 +168,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--from-file", metavar="LIST", help="more targets, one per line")
     p.add_argument("--json", metavar="FILE", help="write every result as JSON")
+    p.add_argument(
+        "--cbom", metavar="FILE", help="write a CycloneDX 1.6 crypto bill of materials (JSON)"
+    )
     p.add_argument("--concurrency", type=int, default=50, help="targets scanned at once")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per target")
     p.set_defaults(func=_cmd_scan)

@@ -134,3 +134,26 @@ def test_a_bad_line_in_the_file_is_named(tmp_path: Path) -> None:
     out = _scan("--from-file", "fleet.txt", cwd=tmp_path)
     assert out.returncode == 2
     assert "fleet.txt:2:" in out.stderr
+
+
+def test_cbom_of_a_scan(tmp_path: Path, fake_ssh: int) -> None:
+    out = _scan(f"ssh://127.0.0.1:{fake_ssh}", "--cbom", "cbom.json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads((tmp_path / "cbom.json").read_text())
+    assert doc["specVersion"] == "1.6"
+    names = {c["name"] for c in doc["components"]}
+    assert {"SSH", "mlkem768x25519-sha256", "ssh-ed25519"} <= names
+
+
+def test_cbom_without_the_scan_extra_says_what_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['cyclonedx'] = None\n"
+        "from pqe2ee.cli import main\n"
+        "sys.exit(main(['scan', '--cbom', 'c.json', 'ssh://127.0.0.1:1']))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert out.returncode == 2, out.stderr
+    assert "pip install 'pqe2ee[scan]'" in out.stderr
+    assert not (tmp_path / "c.json").exists()
