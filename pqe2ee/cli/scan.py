@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from pqe2ee.scan.model import ScanResult, Target
 
-__all__ = ["register", "verdict"]
+__all__ = ["register"]
 
 
 def _targets(args: argparse.Namespace) -> list[Target]:
@@ -63,30 +63,10 @@ def _targets(args: argparse.Namespace) -> list[Target]:
     return found
 
 
-def verdict(result: ScanResult) -> str:
-    """One line a person acts on: PQ ready, classical only, or why it was not scanned."""
-    if not result.reachable or (result.error and not result.groups and not result.kex_methods):
-        return f"not scanned: {result.error or 'unreachable'}"
-    if result.protocol == "ssh":
-        if result.pq_key_exchange:
-            pq = [m for m in result.kex_methods if "mlkem" in m or "sntrup" in m]
-            return "post-quantum key exchange offered (" + ", ".join(pq) + ")"
-        return "classical key exchange only"
-    if result.pq_key_exchange:
-        text = f"post-quantum key exchange ({result.preferred_group or 'a hybrid group'})"
-        text += ", verified" if result.key_exchange_verified else ", not verified"
-    else:
-        text = "classical key exchange only"
-    cert = result.certificate
-    if cert is not None and cert.quantum_vulnerable:
-        text += f"; certificate {cert.key_type} is quantum-vulnerable"
-    if result.large_client_hello_ok is False:
-        text += "; a large ClientHello fails"
-    return text
-
-
 def _table(results: list[ScanResult]) -> object:
     from rich.table import Table
+
+    from pqe2ee.scan.summary import verdict
 
     table = Table(title="pqe2ee scan", title_justify="left")
     for col in ("target", "protocol", "TLS", "preferred", "verdict"):
@@ -143,10 +123,17 @@ def _cmd_scan(args: argparse.Namespace, console: Console) -> int:
         with atomic_output(args.cbom, mode=0o644) as f:
             f.write(cbom_json(results).encode() + b"\n")
         info(f"wrote {Path(args.cbom).resolve()}")
+    scanned_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    if args.html:
+        from pqe2ee.scan.html import scan_page
+
+        with atomic_output(args.html, mode=0o644) as f:
+            f.write(scan_page(results, scanned_at=scanned_at).encode())
+        info(f"wrote {Path(args.html).resolve()}")
     if args.json:
         document = {
             "pqe2ee": __version__,
-            "scanned_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "scanned_at": scanned_at,
             "targets": [r.to_json() for r in results],
         }
         with atomic_output(args.json, mode=0o644) as f:
@@ -168,6 +155,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--from-file", metavar="LIST", help="more targets, one per line")
     p.add_argument("--json", metavar="FILE", help="write every result as JSON")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     p.add_argument(
         "--cbom", metavar="FILE", help="write a CycloneDX 1.6 crypto bill of materials (JSON)"
     )

@@ -157,3 +157,31 @@ def test_cbom_without_the_scan_extra_says_what_to_install(tmp_path: Path) -> Non
     assert out.returncode == 2, out.stderr
     assert "pip install 'pqe2ee[scan]'" in out.stderr
     assert not (tmp_path / "c.json").exists()
+
+
+def test_html_report_of_a_scan(tmp_path: Path, fake_ssh: int) -> None:
+    from html.parser import HTMLParser
+
+    closed = _closed_port()
+    target = f"ssh://127.0.0.1:{fake_ssh}"
+    out = _scan(target, f"ssh://127.0.0.1:{closed}", "--html", "scan.html", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    page = (tmp_path / "scan.html").read_text()
+    assert page.startswith("<!doctype html>")
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+
+        def handle_data(self, data: str) -> None:
+            self.parts.append(data)
+
+    text = Text()
+    text.feed(page)
+    words = " ".join(" ".join(text.parts).split())
+    assert "1 of 1 scanned endpoints" in words
+    assert "of 2 targets" in words
+    assert f"{target} SSH post-quantum key exchange offered (mlkem768x25519-sha256" in words
+    assert "not scanned: connection refused" in words
