@@ -306,3 +306,47 @@ def test_kexinit_parser_on_random_input_raises_only_remote_protocol_error() -> N
         data = data[: rng.randrange(len(data) + 1)]
         with contextlib.suppress(RemoteProtocolError):
             parse_kexinit(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_connections_dropped_before_the_banner_are_retried(how: str) -> None:
+    attempts = 0
+
+    async def drops_two(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 2:  # as OpenSSH does beyond MaxStartups
+            await reader.readline()
+            if how == "reset":
+                reset(writer)
+            return
+        await sends(GOOD_GREETING)(reader, writer)
+
+    result = _scan(drops_two)
+    assert result.reachable, result.error
+    assert attempts == 3
+
+
+def test_a_server_that_always_drops_is_tried_three_times() -> None:
+    attempts = 0
+
+    async def drops(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        await reader.readline()
+
+    result = _scan(drops)
+    assert attempts == 3
+    assert result.error is not None
+    assert result.error.endswith(
+        "closed the connection while waiting for the SSH identification string"
+    )
+
+
+def test_openssh_too_busy_is_named() -> None:
+    result = _scan(sends(b"Exceeded MaxStartups\r\n", then_wait=False))
+    assert result.reachable is False
+    assert result.error == (
+        "the server turned the connection away as too busy (OpenSSH's MaxStartups); "
+        "scan it with a lower concurrency"
+    )
