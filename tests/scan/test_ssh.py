@@ -350,3 +350,13 @@ def test_openssh_too_busy_is_named() -> None:
         "the server turned the connection away as too busy (OpenSSH's MaxStartups); "
         "scan it with a lower concurrency"
     )
+
+
+def test_closed_ipv6_port_is_named_in_brackets() -> None:
+    if not _ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+    result = asyncio.run(scan_ssh(Target("ssh", "::1", port), timeout=5))
+    assert result.error == f"connection refused by [::1]:{port} (nothing listens on that port)"
