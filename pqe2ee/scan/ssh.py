@@ -224,10 +224,10 @@ async def _read_kexinit(reader: BoundedReader) -> KexInit:
 async def scan_ssh(target: Target, *, timeout: float) -> ScanResult:
     """Read ``target``'s SSH identification string and KEXINIT, then close.
 
-    The probe sends only ``SSH-2.0-pqe2ee_scan``.  A connection the server closes
-    or resets before its identification string is retried up to :data:`DROPPED_RETRIES` times (OpenSSH's
-    ``MaxStartups``), within the same deadline.  ``pq_key_exchange`` is true when the
-    server offers a method of :data:`PQ_KEX_METHODS`.
+    The probe sends only ``SSH-2.0-pqe2ee_scan``.  A connection the server closes or
+    resets before its identification string is retried up to :data:`DROPPED_RETRIES`
+    times (OpenSSH's ``MaxStartups``), within the same deadline.  ``pq_key_exchange`` is
+    true when the server offers a method of :data:`PQ_KEX_METHODS`.
 
     :param target: an ``ssh://`` target.
     :param timeout: seconds for the whole probe, connecting included.
