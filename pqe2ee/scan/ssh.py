@@ -167,19 +167,30 @@ class _Dropped(RemoteProtocolError):
     """The server closed before its identification string, saying it was too busy."""
 
 
+def _preview(data: bytes) -> str:
+    """The start of what a non-SSH server sent, safe to put in a report."""
+    text = data.strip()[:40].decode("ascii", "replace")
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 async def _read_identification(reader: BoundedReader) -> str:
     busy = False
+    first: bytes | None = None
     for index in range(MAX_PRE_IDENT_LINES + 1):
         try:
             line = await reader.line(MAX_LINE)
-        except asyncio.IncompleteReadError:
+        except asyncio.IncompleteReadError as exc:
             if busy:
                 raise _Dropped(
                     "the server turned the connection away as too busy (OpenSSH's "
                     "MaxStartups); scan it with a lower concurrency"
                 ) from None
-            raise
-        busy = busy or (line is not None and line.startswith(b"Exceeded MaxStartups"))
+            sent = first if first is not None else exc.partial
+            if sent.strip():
+                raise RemoteProtocolError(
+                    f"not an SSH server: it sent {_preview(sent)!r} and closed"
+                ) from None
+            raise  # closed having said nothing: perhaps dropped, worth a retry
         if line is None:
             raise RemoteProtocolError(
                 "not an SSH server: a line longer than 255 bytes before the identification"
@@ -188,6 +199,9 @@ async def _read_identification(reader: BoundedReader) -> str:
             return parse_identification(line)
         if index == 0 and line.startswith(b"HTTP/"):
             raise RemoteProtocolError("not an SSH server: it answered with HTTP")
+        busy = busy or line.startswith(b"Exceeded MaxStartups")
+        if first is None and line.strip():
+            first = line
     raise RemoteProtocolError(
         f"not an SSH server: no identification string in its first {MAX_PRE_IDENT_LINES} lines"
     )

@@ -360,3 +360,50 @@ def test_closed_ipv6_port_is_named_in_brackets() -> None:
         port = s.getsockname()[1]
     result = asyncio.run(scan_ssh(Target("ssh", "::1", port), timeout=5))
     assert result.error == f"connection refused by [::1]:{port} (nothing listens on that port)"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"<html>\n<body>no\n", "not an SSH server: it sent '<html>' and closed"),
+        (b"\r\n\r\n220 smtp.example ESMTP", "it sent '220 smtp.example ESMTP' and closed"),
+        (b"\x00\x01garbage", "it sent '??garbage' and closed"),
+    ],
+)
+def test_server_that_says_something_else_and_closes(data: bytes, message: str) -> None:
+    attempts = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        await sends(data, then_wait=False)(reader, writer)
+
+    result = _scan(handler)
+    assert result.error is not None
+    assert result.error.startswith("not an SSH server: ")
+    assert result.error.endswith(message), result.error
+    assert attempts == 1  # a server that answered is not retried
+
+
+def test_python_http_server() -> None:
+    """The standard library's HTTP server answers the probe's line as HTTP/0.9: a bare
+    HTML error page, no status line."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        result = asyncio.run(scan_ssh(Target("ssh", "127.0.0.1", int(port)), timeout=5))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.reachable is False
+    assert result.error is not None
+    assert result.error.startswith("not an SSH server:"), result.error
