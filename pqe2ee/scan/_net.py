@@ -19,9 +19,12 @@ __all__ = ["BoundedReader", "close", "connect", "describe_network_error"]
 async def connect(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Open a TCP connection to ``target`` (hostnames resolve; IPv6 works).
 
+    A name with several addresses is tried the Happy Eyeballs way (RFC 8305): the next
+    address after 250 ms, so one address that drops packets does not use up the deadline.
+
     :raises OSError: the name does not resolve, the port is closed, the host unreachable.
     """
-    return await asyncio.open_connection(target.host, target.port)
+    return await asyncio.open_connection(target.host, target.port, happy_eyeballs_delay=0.25)
 
 
 async def close(writer: asyncio.StreamWriter) -> None:
@@ -33,7 +36,9 @@ async def close(writer: asyncio.StreamWriter) -> None:
 
 def describe_network_error(exc: BaseException, target: Target) -> str:
     """One sentence naming a connection failure (``exc`` from :func:`connect` or a read)."""
-    where = f"{target.host}:{target.port}" if ":" not in target.host else str(target)
+    where = (
+        f"[{target.host}]:{target.port}" if ":" in target.host else f"{target.host}:{target.port}"
+    )
     if isinstance(exc, socket.gaierror):
         return f"{target.host!r} does not resolve ({exc.strerror or exc})"
     if isinstance(exc, ConnectionRefusedError):

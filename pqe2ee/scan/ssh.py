@@ -14,6 +14,7 @@ most ``timeout`` seconds and a few kilobytes.
 from __future__ import annotations
 
 import asyncio
+import random
 import struct
 
 from pqe2ee.exceptions import RemoteProtocolError
@@ -43,6 +44,12 @@ MAX_PACKET_LENGTH = 35000
 MAX_SKIPPED_PACKETS = 8
 #: RFC 4251 §6: an algorithm name is at most 64 characters.
 MAX_NAME = 64
+#: Connections retried when the server closes before its identification string.
+#: OpenSSH turns unauthenticated connections beyond ``MaxStartups`` (10 by default)
+#: away that way, at random, after a line ``Exceeded MaxStartups``: scanning one busy
+#: server, or many ports behind one sshd, would otherwise report it as down.
+DROPPED_RETRIES = 2
+_RETRY_DELAY = 0.25
 
 #: Hybrid post-quantum key exchange methods: ML-KEM-768 + X25519 (draft-ietf-sshm-mlkem-
 #: hybrid-kex, OpenSSH 9.9), the NIST-curve variants of the same draft, and
@@ -156,9 +163,34 @@ def parse_kexinit(payload: bytes) -> KexInit:
     return KexInit(lists, first_kex_packet_follows=payload[offset] != 0)
 
 
+class _Dropped(RemoteProtocolError):
+    """The server closed before its identification string, saying it was too busy."""
+
+
+def _preview(data: bytes) -> str:
+    """The start of what a non-SSH server sent, safe to put in a report."""
+    text = data.strip()[:40].decode("ascii", "replace")
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 async def _read_identification(reader: BoundedReader) -> str:
+    busy = False
+    first: bytes | None = None
     for index in range(MAX_PRE_IDENT_LINES + 1):
-        line = await reader.line(MAX_LINE)
+        try:
+            line = await reader.line(MAX_LINE)
+        except asyncio.IncompleteReadError as exc:
+            if busy:
+                raise _Dropped(
+                    "the server turned the connection away as too busy (OpenSSH's "
+                    "MaxStartups); scan it with a lower concurrency"
+                ) from None
+            sent = first if first is not None else exc.partial
+            if sent.strip():
+                raise RemoteProtocolError(
+                    f"not an SSH server: it sent {_preview(sent)!r} and closed"
+                ) from None
+            raise  # closed having said nothing: perhaps dropped, worth a retry
         if line is None:
             raise RemoteProtocolError(
                 "not an SSH server: a line longer than 255 bytes before the identification"
@@ -167,6 +199,9 @@ async def _read_identification(reader: BoundedReader) -> str:
             return parse_identification(line)
         if index == 0 and line.startswith(b"HTTP/"):
             raise RemoteProtocolError("not an SSH server: it answered with HTTP")
+        busy = busy or line.startswith(b"Exceeded MaxStartups")
+        if first is None and line.strip():
+            first = line
     raise RemoteProtocolError(
         f"not an SSH server: no identification string in its first {MAX_PRE_IDENT_LINES} lines"
     )
@@ -203,8 +238,10 @@ async def _read_kexinit(reader: BoundedReader) -> KexInit:
 async def scan_ssh(target: Target, *, timeout: float) -> ScanResult:
     """Read ``target``'s SSH identification string and KEXINIT, then close.
 
-    The probe sends only ``SSH-2.0-pqe2ee_scan``.  ``pq_key_exchange`` is true when the
-    server offers a method of :data:`PQ_KEX_METHODS`.
+    The probe sends only ``SSH-2.0-pqe2ee_scan``.  A connection the server closes or
+    resets before its identification string is retried up to :data:`DROPPED_RETRIES`
+    times (OpenSSH's ``MaxStartups``), within the same deadline.  ``pq_key_exchange`` is
+    true when the server offers a method of :data:`PQ_KEX_METHODS`.
 
     :param target: an ``ssh://`` target.
     :param timeout: seconds for the whole probe, connecting included.
@@ -217,12 +254,23 @@ async def scan_ssh(target: Target, *, timeout: float) -> ScanResult:
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(timeout):
-            stream, writer = await connect(target)
-            writer.write(CLIENT_IDENTIFICATION)
-            await writer.drain()
-            reader = BoundedReader(stream, limit=MAX_PACKET_LENGTH)
-            stage = "waiting for the SSH identification string"
-            result.banner = await _read_identification(reader)
+            for attempt in range(DROPPED_RETRIES + 1):
+                stage = "connecting"
+                stream, writer = await connect(target)
+                reader = BoundedReader(stream, limit=MAX_PACKET_LENGTH)
+                stage = "waiting for the SSH identification string"
+                try:
+                    writer.write(CLIENT_IDENTIFICATION)
+                    await writer.drain()
+                    result.banner = await _read_identification(reader)
+                    break
+                except (OSError, asyncio.IncompleteReadError, _Dropped):
+                    if attempt == DROPPED_RETRIES:
+                        raise
+                await close(writer)
+                writer = None
+                # spread the retries, as many probes may have been dropped together
+                await asyncio.sleep(_RETRY_DELAY * (attempt + 1) * (0.5 + random.random()))  # noqa: S311
             stage = "waiting for KEXINIT"
             kexinit = await _read_kexinit(reader)
     except TimeoutError:

@@ -306,3 +306,104 @@ def test_kexinit_parser_on_random_input_raises_only_remote_protocol_error() -> N
         data = data[: rng.randrange(len(data) + 1)]
         with contextlib.suppress(RemoteProtocolError):
             parse_kexinit(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_connections_dropped_before_the_banner_are_retried(how: str) -> None:
+    attempts = 0
+
+    async def drops_two(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 2:  # as OpenSSH does beyond MaxStartups
+            await reader.readline()
+            if how == "reset":
+                reset(writer)
+            return
+        await sends(GOOD_GREETING)(reader, writer)
+
+    result = _scan(drops_two)
+    assert result.reachable, result.error
+    assert attempts == 3
+
+
+def test_a_server_that_always_drops_is_tried_three_times() -> None:
+    attempts = 0
+
+    async def drops(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        await reader.readline()
+
+    result = _scan(drops)
+    assert attempts == 3
+    assert result.error is not None
+    assert result.error.endswith(
+        "closed the connection while waiting for the SSH identification string"
+    )
+
+
+def test_openssh_too_busy_is_named() -> None:
+    result = _scan(sends(b"Exceeded MaxStartups\r\n", then_wait=False))
+    assert result.reachable is False
+    assert result.error == (
+        "the server turned the connection away as too busy (OpenSSH's MaxStartups); "
+        "scan it with a lower concurrency"
+    )
+
+
+def test_closed_ipv6_port_is_named_in_brackets() -> None:
+    if not _ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+    result = asyncio.run(scan_ssh(Target("ssh", "::1", port), timeout=5))
+    assert result.error == f"connection refused by [::1]:{port} (nothing listens on that port)"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"<html>\n<body>no\n", "not an SSH server: it sent '<html>' and closed"),
+        (b"\r\n\r\n220 smtp.example ESMTP", "it sent '220 smtp.example ESMTP' and closed"),
+        (b"\x00\x01garbage", "it sent '??garbage' and closed"),
+    ],
+)
+def test_server_that_says_something_else_and_closes(data: bytes, message: str) -> None:
+    attempts = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        await sends(data, then_wait=False)(reader, writer)
+
+    result = _scan(handler)
+    assert result.error is not None
+    assert result.error.startswith("not an SSH server: ")
+    assert result.error.endswith(message), result.error
+    assert attempts == 1  # a server that answered is not retried
+
+
+def test_python_http_server() -> None:
+    """The standard library's HTTP server answers the probe's line as HTTP/0.9: a bare
+    HTML error page, no status line."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        result = asyncio.run(scan_ssh(Target("ssh", "127.0.0.1", int(port)), timeout=5))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.reachable is False
+    assert result.error is not None
+    assert result.error.startswith("not an SSH server:"), result.error
