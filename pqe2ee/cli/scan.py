@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from pqe2ee._extras import require
 from pqe2ee._fileio import atomic_output
 from pqe2ee._version import __version__
+from pqe2ee.cli.limits import raise_fd_limit
 from pqe2ee.cli.output import info, is_quiet
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ def _cmd_scan(args: argparse.Namespace, console: Console) -> int:
     if not args.timeout > 0:
         raise ValueError("--timeout must be positive")
     targets = _targets(args)
+    room = raise_fd_limit() - 64  # descriptors for everything but the probes
+    if args.concurrency > room > 0:
+        info(f"--concurrency {args.concurrency} is more than the open-file limit allows: {room}")
+        args.concurrency = room
     if args.cbom:  # before the scan, not after it
         require("cyclonedx", extra="scan", needed_for="for --cbom", package="cyclonedx-python-lib")
     results = _run(targets, args)

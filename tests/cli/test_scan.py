@@ -185,3 +185,22 @@ def test_html_report_of_a_scan(tmp_path: Path, fake_ssh: int) -> None:
     assert "of 2 targets" in words
     assert f"{target} SSH post-quantum key exchange offered (mlkem768x25519-sha256" in words
     assert "not scanned: connection refused" in words
+
+
+def test_concurrency_is_capped_by_the_open_file_limit(tmp_path: Path, fake_ssh: int) -> None:
+    import resource
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+
+    out = subprocess.run(
+        [sys.executable, "-m", "pqe2ee", "scan", "--concurrency", "500"]
+        + [f"ssh://127.0.0.1:{fake_ssh}"] * 3,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        preexec_fn=low_limit,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "--concurrency 500 is more than the open-file limit allows: 136" in out.stderr
