@@ -91,7 +91,9 @@ class _Failure(Exception):
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # "alert" | "unreachable" | "not_tls" | "protocol"
+        # "connect": no connection; "not_tls": garbage or HTTP; "alert": a TLS refusal;
+        # "dropped": reset, closed or silent after connecting; "protocol": malformed TLS
+        self.kind = kind
 
 
 @dataclass
@@ -205,20 +207,27 @@ async def _handshake(
     decrypt: bool = True,
 ) -> _Outcome:
     """One connection: ClientHello (twice after an HRR), ServerHello, encrypted flight."""
-    async with asyncio.timeout_at(deadline):
-        try:
-            reader, writer = await asyncio.open_connection(target.host, target.port)
-        except socket.gaierror as exc:
-            raise _Failure("unreachable", f"cannot resolve {target.host}: {exc.strerror}") from None
-        except ConnectionRefusedError:
-            raise _Failure("unreachable", "connection refused") from None
-        except OSError as exc:
-            raise _Failure("unreachable", f"cannot connect: {exc.strerror or exc}") from None
-        conn = _Connection(reader, writer)
-        try:
-            return await _exchange(conn, target, offered, shared, allow_tls12, pad_to, decrypt)
-        finally:
-            writer.transport.abort()
+    connected = False
+    try:
+        async with asyncio.timeout_at(deadline):
+            try:
+                reader, writer = await asyncio.open_connection(target.host, target.port)
+            except socket.gaierror as exc:
+                raise _Failure("connect", f"cannot resolve {target.host}: {exc.strerror}") from None
+            except ConnectionRefusedError:
+                raise _Failure("connect", "connection refused") from None
+            except OSError as exc:
+                raise _Failure("connect", f"cannot connect: {exc.strerror or exc}") from None
+            connected = True
+            conn = _Connection(reader, writer)
+            try:
+                return await _exchange(conn, target, offered, shared, allow_tls12, pad_to, decrypt)
+            finally:
+                writer.transport.abort()
+    except TimeoutError:
+        if not connected:
+            raise _Failure("connect", "timed out connecting") from None
+        raise
 
 
 async def _exchange(
@@ -391,7 +400,7 @@ def certificate_summary(der: bytes) -> Certificate:
     )
 
 
-async def _attempt(target: Target, timeout: float, coro: Any) -> _Outcome | _Failure:
+async def _attempt(timeout: float, coro: Any) -> _Outcome | _Failure:
     """Run one connection's probe; every failure becomes a :class:`_Failure`."""
     try:
         outcome: _Outcome = await coro
@@ -399,21 +408,25 @@ async def _attempt(target: Target, timeout: float, coro: Any) -> _Outcome | _Fai
     except _Failure as exc:
         return exc
     except TimeoutError:
-        return _Failure("unreachable", f"timed out after {timeout:g} s")
+        return _Failure("dropped", f"timed out after {timeout:g} s")
     except asyncio.IncompleteReadError as exc:
         if not exc.partial:
-            return _Failure("unreachable", "the server closed the connection")
-        return _Failure("unreachable", "the server closed the connection mid-message")
+            return _Failure("dropped", "the server closed the connection")
+        return _Failure("dropped", "the server closed the connection mid-message")
     except ConnectionResetError:
-        return _Failure("unreachable", "connection reset by the server")
+        return _Failure("dropped", "connection reset by the server")
     except (RemoteProtocolError, ValueError) as exc:
         return _Failure("protocol", str(exc))
     except OSError as exc:
-        return _Failure("unreachable", f"connection failed: {exc.strerror or exc}")
+        return _Failure("dropped", f"connection failed: {exc.strerror or exc}")
 
 
 async def scan_tls(target: Target, *, timeout: float) -> ScanResult:
     """Probe one TLS endpoint's groups, version, certificate and large-hello tolerance.
+
+    The target is ``reachable`` when any probe got a TLS answer (a hello or an alert): a
+    server behind a middlebox that drops the 1.4 KB hybrid ClientHello still answers the
+    small classical ones, and shows as reachable with ``large_client_hello_ok`` false.
 
     :param target: the endpoint (a hostname gets SNI; an IP literal does not).
     :param timeout: seconds for the whole target; every connection's reads share this
@@ -423,46 +436,39 @@ async def scan_tls(target: Target, *, timeout: float) -> ScanResult:
     result = ScanResult(target=str(target), protocol="tls")
     deadline = asyncio.get_running_loop().time() + timeout
     every = list(GROUPS)
+    preferred = list(_PREFERRED_SHARES)
     first = await _attempt(
-        target,
-        timeout,
-        _handshake(target, every, list(_PREFERRED_SHARES), deadline=deadline, allow_tls12=True),
+        timeout, _handshake(target, every, preferred, deadline=deadline, allow_tls12=True)
     )
+    if isinstance(first, _Failure) and first.kind in ("connect", "not_tls"):
+        result.error = str(first)
+        return result
+    probes = [_attempt(timeout, _handshake(target, [g], [g], deadline=deadline)) for g in every]
+    large = _handshake(
+        target,
+        every,
+        preferred,
+        deadline=deadline,
+        allow_tls12=True,
+        pad_to=LARGE_HELLO,
+        decrypt=False,
+    )
+    outcomes = await asyncio.gather(*probes, _attempt(timeout, large))
+    answered = [o for o in (first, *outcomes) if _answered(o)]
+    if not answered:
+        result.error = str(first)
+        return result
+    result.reachable = True
     errors: list[str] = []
     if isinstance(first, _Failure):
-        if first.kind != "alert":
-            result.error = str(first)
-            return result
-        result.reachable = True
-        errors.append(str(first))
+        errors.append(f"preferred group: {first}" if first.kind != "alert" else str(first))
     else:
-        result.reachable = True
         result.tls_version = _VERSIONS.get(first.version, f"0x{first.version:04x}")
         result.preferred_group = first.group
         result.key_exchange_verified = first.verified
         result.certificate = first.certificate
         if first.verify_error:
             errors.append(f"{first.group}: {first.verify_error}")
-    probes = [
-        _attempt(target, timeout, _handshake(target, [g], [g], deadline=deadline)) for g in every
-    ]
-    if not isinstance(first, _Failure):
-        probes.append(
-            _attempt(
-                target,
-                timeout,
-                _handshake(
-                    target,
-                    every,
-                    list(_PREFERRED_SHARES),
-                    deadline=deadline,
-                    allow_tls12=True,
-                    pad_to=LARGE_HELLO,
-                    decrypt=False,
-                ),
-            )
-        )
-    outcomes = await asyncio.gather(*probes)
     for group, outcome in zip(every, outcomes, strict=False):
         if isinstance(outcome, _Failure):
             if outcome.kind == "alert":
@@ -477,11 +483,20 @@ async def scan_tls(target: Target, *, timeout: float) -> ScanResult:
         else:
             result.groups[group] = "error"
             errors.append(f"{group}: {outcome.verify_error}")
-    if len(outcomes) > len(every):
-        result.large_client_hello_ok = not isinstance(outcomes[-1], _Failure)
-        if isinstance(outcomes[-1], _Failure) and outcomes[-1].kind != "alert":
-            errors.append(f"large ClientHello: {outcomes[-1]}")
+    last = outcomes[-1]
+    if isinstance(last, _Outcome):
+        result.large_client_hello_ok = True
+    elif any(isinstance(o, _Outcome) for o in (first, *outcomes[:-1])):
+        # a small hello got a ServerHello; this one did not
+        result.large_client_hello_ok = False
+        if last.kind != "alert":
+            errors.append(f"large ClientHello: {last}")
     result.pq_key_exchange = any(result.groups.get(g) == "supported" for g in PQ_GROUPS)
     if errors:
         result.error = "; ".join(errors)
     return result
+
+
+def _answered(outcome: _Outcome | _Failure) -> bool:
+    """Whether the server spoke TLS on this connection (a hello or an alert)."""
+    return isinstance(outcome, _Outcome) or outcome.kind == "alert"

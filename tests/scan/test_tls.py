@@ -430,3 +430,110 @@ def test_a_wrong_shared_secret_is_caught(
     assert got["certificate"] is None
     assert got["reachable"] is True
     assert "X25519: the server's encrypted handshake record did not decrypt" in str(got["error"])
+
+
+def _dropping_proxy(upstream: int, limit: int) -> Handler:
+    """A middlebox in front of a real server that drops any ClientHello over ``limit``."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        header = await reader.readexactly(5)
+        body = await reader.readexactly(int.from_bytes(header[3:5], "big"))
+        if len(body) > limit:
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream)
+        up_writer.write(header + body)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+            dst.close()
+
+        try:
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        finally:
+            up_writer.close()
+
+    return handler
+
+
+def test_a_middlebox_dropping_two_packet_hellos(openssl_server: int) -> None:
+    got = _scan_fake(_dropping_proxy(openssl_server, 2000))
+    assert got["large_client_hello_ok"] is False
+    assert got["groups"] == {**NO_PQ, **CLASSICAL}
+    assert got["key_exchange_verified"] is True
+    assert got["error"] == "large ClientHello: the server closed the connection"
+
+
+def test_a_middlebox_dropping_hybrid_sized_hellos(openssl_server: int) -> None:
+    # the classic deployment failure: the hybrid ClientHellos (1.3 KB and up) never arrives, the
+    # classical ones do; the server is reachable and the failure is named
+    got = _scan_fake(_dropping_proxy(openssl_server, 1300))
+    assert got["reachable"] is True
+    assert got["large_client_hello_ok"] is False
+    assert got["groups"] == {
+        "X25519MLKEM768": "error",
+        "SecP256r1MLKEM768": "error",
+        "SecP384r1MLKEM1024": "error",
+        "MLKEM768": "error",
+        "MLKEM1024": "error",
+        **CLASSICAL,
+    }
+    assert got["preferred_group"] is None
+    assert got["key_exchange_verified"] is False
+    closed = "the server closed the connection"
+    assert got["error"] == "; ".join(
+        [
+            f"preferred group: {closed}",
+            f"X25519MLKEM768: {closed}",
+            f"SecP256r1MLKEM768: {closed}",
+            f"SecP384r1MLKEM1024: {closed}",
+            f"MLKEM768: {closed}",
+            f"MLKEM1024: {closed}",
+            f"large ClientHello: {closed}",
+        ]
+    )
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6 in this Python")
+def test_ipv6_literal() -> None:
+    try:
+        srv = socket.socket(socket.AF_INET6)
+        srv.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    srv.listen(16)
+    key = ec.generate_private_key(ec.SECP384R1())
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "c.pem").write_bytes(
+            _cert(key, "v6.test").public_bytes(serialization.Encoding.PEM)
+        )
+        Path(tmp, "k.pem").write_bytes(_pem(key))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(Path(tmp, "c.pem"), Path(tmp, "k.pem"))
+
+    def loop() -> None:
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            try:
+                with ctx.wrap_socket(c, server_side=True) as s:
+                    s.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                c.close()
+
+    threading.Thread(target=loop, daemon=True).start()
+    port = srv.getsockname()[1]
+    try:
+        got = _scan("::1", port)
+    finally:
+        srv.close()
+    assert got["target"] == f"tls://[::1]:{port}"
+    assert got["groups"] == {**NO_PQ, **CLASSICAL}
+    cert = got["certificate"]
+    assert isinstance(cert, dict)
+    assert (cert["curve"], cert["key_size"], cert["subject"]) == ("secp384r1", 384, "CN=v6.test")
