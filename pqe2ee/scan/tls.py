@@ -46,7 +46,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-from pqe2ee.exceptions import InvalidInput, InvalidTag, RemoteProtocolError
+from pqe2ee.exceptions import InvalidInput, InvalidTag, Pqe2eeError, RemoteProtocolError
 from pqe2ee.hazmat.kem import KEMPrivateKey, get_kem
 from pqe2ee.scan import _tls_keys as keys
 from pqe2ee.scan import _tls_messages as msg
@@ -92,7 +92,8 @@ class _Failure(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         # "connect": no connection; "not_tls": garbage or HTTP; "alert": a TLS refusal;
-        # "dropped": reset, closed or silent after connecting; "protocol": malformed TLS
+        # "dropped": reset, closed or silent after connecting; "protocol": malformed TLS;
+        # "local": this machine cannot make the key share
         self.kind = kind
 
 
@@ -287,7 +288,9 @@ async def _exchange(
         if kind != msg.SERVER_HELLO:
             raise _Failure("protocol", f"expected a ServerHello, got handshake message {kind}")
         second = _parse_hello(body)
-        if second.is_hrr or second.group != server_hello.group:
+        if second.is_hrr:
+            raise _Failure("protocol", "the server sent a second HelloRetryRequest")
+        if second.group != server_hello.group:
             raise _Failure("protocol", "the ServerHello after the HelloRetryRequest changed group")
         if second.cipher_suite != server_hello.cipher_suite:
             raise _Failure("protocol", "the ServerHello after the HelloRetryRequest changed suite")
@@ -417,6 +420,8 @@ async def _attempt(timeout: float, coro: Any) -> _Outcome | _Failure:
         return _Failure("dropped", "connection reset by the server")
     except (RemoteProtocolError, ValueError) as exc:
         return _Failure("protocol", str(exc))
+    except Pqe2eeError as exc:  # e.g. no backend here runs this group's ML-KEM
+        return _Failure("local", f"cannot probe here: {exc}")
     except OSError as exc:
         return _Failure("dropped", f"connection failed: {exc.strerror or exc}")
 
