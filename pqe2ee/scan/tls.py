@@ -8,12 +8,13 @@ server's flight is sent, and no application data:
    X25519 (what browsers send).  The server's choice (or the group its
    HelloRetryRequest asks for, which the probe then answers with a second ClientHello on
    the same connection, RFC 8446 §4.1.4) is ``preferred_group``; its version is
-   ``tls_version``; its certificate is read from the decrypted flight.
+   ``tls_version``; its certificate is read from the decrypted flight (from another
+   probe's, when this one fails).  This hello is already 1.46 KB, about one full packet.
 2. **Each group alone** (:data:`~pqe2ee.scan.model.GROUPS`), with its own key share:
    ``"supported"`` when the server chose it *and* its encrypted flight decrypted,
-   ``"not supported"`` when it refused with an alert, ``"error"`` otherwise (the reason in
-   ``error``).
-3. **A large ClientHello** (the same hello padded to about two packets, RFC 7685):
+   ``"not supported"`` when it refused with an alert (or answered TLS 1.2), ``"error"``
+   otherwise (the reason in ``error``).  These connections run concurrently.
+3. **A large ClientHello** (the same hello padded to 2,500 bytes, two packets, RFC 7685):
    ``large_client_hello_ok`` is whether the server still answers.  A middlebox that drops
    a ClientHello past one packet is the classic failure of hybrid key exchange.
 
@@ -488,6 +489,9 @@ async def scan_tls(target: Target, *, timeout: float) -> ScanResult:
         else:
             result.groups[group] = "error"
             errors.append(f"{group}: {outcome.verify_error}")
+    if result.certificate is None:  # the preferred probe failed; any verified flight will do
+        certs = [o.certificate for o in outcomes if isinstance(o, _Outcome) and o.certificate]
+        result.certificate = certs[0] if certs else None
     last = outcomes[-1]
     if isinstance(last, _Outcome):
         result.large_client_hello_ok = True

@@ -481,6 +481,8 @@ def test_a_middlebox_dropping_hybrid_sized_hellos(openssl_server: int) -> None:
     }
     assert got["preferred_group"] is None
     assert got["key_exchange_verified"] is False
+    cert = got["certificate"]  # from the classical probes' decrypted flights
+    assert isinstance(cert, dict) and cert["subject"] == "CN=openssl.test"
     closed = "the server closed the connection"
     assert got["error"] == "; ".join(
         [
