@@ -103,6 +103,7 @@ class _Outcome:
     """What one connection learnt."""
 
     version: int
+    cipher_suite: int | None = None
     group: str | None = None
     hrr: bool = False
     verified: bool = False
@@ -302,7 +303,7 @@ async def _exchange(
         raise _Failure(
             "protocol", f"the server chose group 0x{server_hello.group or 0:04x} without a share"
         )
-    outcome = _Outcome(version=msg.TLS13, group=chosen, hrr=hrr)
+    outcome = _Outcome(msg.TLS13, server_hello.cipher_suite, group=chosen, hrr=hrr)
     if not decrypt:
         return outcome
     conn.phase = "waiting for the encrypted flight"

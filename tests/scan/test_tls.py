@@ -113,7 +113,7 @@ def openssl_server() -> Iterator[int]:
         yield from _serve(handle)
 
 
-def _tlslite_server(curves: list[str] | None) -> Iterator[int]:
+def _tlslite_server(curves: list[str] | None, ciphers: list[str] | None = None) -> Iterator[int]:
     from tlslite import X509, HandshakeSettings, TLSConnection, X509CertChain, parsePEMKey
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -126,6 +126,8 @@ def _tlslite_server(curves: list[str] | None) -> Iterator[int]:
     if curves is not None:
         settings.eccCurves = curves
         settings.keyShares = list(curves)  # what it would send as a client; must be enabled
+    if ciphers is not None:
+        settings.cipherNames = ciphers
 
     def handle(c: socket.socket) -> None:
         TLSConnection(c).handshakeServer(certChain=chain, privateKey=private, settings=settings)
@@ -609,3 +611,33 @@ def test_a_kem_missing_here_is_an_error_not_a_crash(
         "MLKEM1024: cannot probe here: ML-KEM-1024: no backend here"
     )
     assert got["key_exchange_verified"] is True
+
+
+@pytest.mark.parametrize(
+    ("cipher", "suite"),
+    [("aes128gcm", 0x1301), ("aes256gcm", 0x1302), ("chacha20-poly1305", 0x1303)],
+)
+def test_each_cipher_suite_key_schedule(cipher: str, suite: int) -> None:
+    # SHA-384 and ChaCha20-Poly1305 too: the server is restricted to one suite
+    gen = _tlslite_server(["x25519mlkem768"], [cipher])
+    port = next(gen)
+
+    async def run() -> object:
+        loop = asyncio.get_running_loop()
+        return await _handshake(
+            Target("tls", "127.0.0.1", port),
+            ["X25519MLKEM768"],
+            ["X25519MLKEM768"],
+            deadline=loop.time() + 60,
+        )
+
+    try:
+        outcome = asyncio.run(run())
+    finally:
+        gen.close()
+    assert (outcome.cipher_suite, outcome.group, outcome.verified) == (  # type: ignore[attr-defined]
+        suite,
+        "X25519MLKEM768",
+        True,
+    )
+    assert outcome.certificate.key_type == "RSA"  # type: ignore[attr-defined]
