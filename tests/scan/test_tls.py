@@ -641,3 +641,26 @@ def test_each_cipher_suite_key_schedule(cipher: str, suite: int) -> None:
         True,
     )
     assert outcome.certificate.key_type == "RSA"  # type: ignore[attr-defined]
+
+
+def test_certificate_summary_ml_dsa() -> None:
+    mldsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.mldsa")
+    try:
+        key = mldsa.MLDSA65PrivateKey.generate()
+    except Exception as exc:  # the OpenSSL under cryptography may lack ML-DSA
+        pytest.skip(f"no ML-DSA in this cryptography: {exc}")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pq")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(9)
+        .not_valid_before(datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC))
+        .not_valid_after(datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
+        .sign(key, None)
+    )
+    got = certificate_summary(cert.public_bytes(serialization.Encoding.DER))
+    assert (got.key_type, got.key_size, got.curve) == ("ML-DSA-65", None, None)
+    assert got.signature_algorithm == "ML-DSA-65"
+    assert got.quantum_vulnerable is False
