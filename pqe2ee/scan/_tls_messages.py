@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pqe2ee.exceptions import RemoteProtocolError
 
@@ -20,9 +20,12 @@ __all__ = [
     "CIPHER_SUITES",
     "HRR_RANDOM",
     "ClientHelloSpec",
+    "Reader",
     "ServerHello",
     "build_client_hello",
+    "handshake_message",
     "parse_certificate_list",
+    "parse_encrypted_extensions",
     "parse_server_hello",
     "split_handshake",
 ]
@@ -140,7 +143,6 @@ class ClientHelloSpec:
     allow_tls12: bool = False
     pad_to: int = 0
     cookie: bytes | None = None
-    extra: list[bytes] = field(default_factory=list)
 
 
 def build_client_hello(spec: ClientHelloSpec) -> bytes:
@@ -168,7 +170,6 @@ def build_client_hello(spec: ClientHelloSpec) -> bytes:
         exts.append(_ext(EXT_COOKIE, _u16(spec.cookie)))
     shares = b"".join(struct.pack("!H", g) + _u16(k) for g, k in spec.shares)
     exts.append(_ext(EXT_KEY_SHARE, _u16(shares)))
-    exts.extend(spec.extra)
 
     def body(extensions: list[bytes]) -> bytes:
         return (

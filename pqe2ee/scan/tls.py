@@ -8,12 +8,13 @@ server's flight is sent, and no application data:
    X25519 (what browsers send).  The server's choice (or the group its
    HelloRetryRequest asks for, which the probe then answers with a second ClientHello on
    the same connection, RFC 8446 §4.1.4) is ``preferred_group``; its version is
-   ``tls_version``; its certificate is read from the decrypted flight.
+   ``tls_version``; its certificate is read from the decrypted flight (from another
+   probe's, when this one fails).  This hello is already 1.46 KB, about one full packet.
 2. **Each group alone** (:data:`~pqe2ee.scan.model.GROUPS`), with its own key share:
    ``"supported"`` when the server chose it *and* its encrypted flight decrypted,
-   ``"not supported"`` when it refused with an alert, ``"error"`` otherwise (the reason in
-   ``error``).
-3. **A large ClientHello** (the same hello padded to about two packets, RFC 7685):
+   ``"not supported"`` when it refused with an alert (or answered TLS 1.2), ``"error"``
+   otherwise (the reason in ``error``).  These connections run concurrently.
+3. **A large ClientHello** (the same hello padded to 2,500 bytes, two packets, RFC 7685):
    ``large_client_hello_ok`` is whether the server still answers.  A middlebox that drops
    a ClientHello past one packet is the classic failure of hybrid key exchange.
 
@@ -46,7 +47,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-from pqe2ee.exceptions import InvalidInput, InvalidTag, RemoteProtocolError
+from pqe2ee.exceptions import InvalidInput, InvalidTag, Pqe2eeError, RemoteProtocolError
 from pqe2ee.hazmat.kem import KEMPrivateKey, get_kem
 from pqe2ee.scan import _tls_keys as keys
 from pqe2ee.scan import _tls_messages as msg
@@ -92,7 +93,8 @@ class _Failure(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         # "connect": no connection; "not_tls": garbage or HTTP; "alert": a TLS refusal;
-        # "dropped": reset, closed or silent after connecting; "protocol": malformed TLS
+        # "dropped": reset, closed or silent after connecting; "protocol": malformed TLS;
+        # "local": this machine cannot make the key share
         self.kind = kind
 
 
@@ -101,6 +103,7 @@ class _Outcome:
     """What one connection learnt."""
 
     version: int
+    cipher_suite: int | None = None
     group: str | None = None
     hrr: bool = False
     verified: bool = False
@@ -287,7 +290,9 @@ async def _exchange(
         if kind != msg.SERVER_HELLO:
             raise _Failure("protocol", f"expected a ServerHello, got handshake message {kind}")
         second = _parse_hello(body)
-        if second.is_hrr or second.group != server_hello.group:
+        if second.is_hrr:
+            raise _Failure("protocol", "the server sent a second HelloRetryRequest")
+        if second.group != server_hello.group:
             raise _Failure("protocol", "the ServerHello after the HelloRetryRequest changed group")
         if second.cipher_suite != server_hello.cipher_suite:
             raise _Failure("protocol", "the ServerHello after the HelloRetryRequest changed suite")
@@ -298,7 +303,7 @@ async def _exchange(
         raise _Failure(
             "protocol", f"the server chose group 0x{server_hello.group or 0:04x} without a share"
         )
-    outcome = _Outcome(version=msg.TLS13, group=chosen, hrr=hrr)
+    outcome = _Outcome(msg.TLS13, server_hello.cipher_suite, group=chosen, hrr=hrr)
     if not decrypt:
         return outcome
     conn.phase = "waiting for the encrypted flight"
@@ -417,6 +422,8 @@ async def _attempt(timeout: float, coro: Any) -> _Outcome | _Failure:
         return _Failure("dropped", "connection reset by the server")
     except (RemoteProtocolError, ValueError) as exc:
         return _Failure("protocol", str(exc))
+    except Pqe2eeError as exc:  # e.g. no backend here runs this group's ML-KEM
+        return _Failure("local", f"cannot probe here: {exc}")
     except OSError as exc:
         return _Failure("dropped", f"connection failed: {exc.strerror or exc}")
 
@@ -483,6 +490,9 @@ async def scan_tls(target: Target, *, timeout: float) -> ScanResult:
         else:
             result.groups[group] = "error"
             errors.append(f"{group}: {outcome.verify_error}")
+    if result.certificate is None:  # the preferred probe failed; any verified flight will do
+        certs = [o.certificate for o in outcomes if isinstance(o, _Outcome) and o.certificate]
+        result.certificate = certs[0] if certs else None
     last = outcomes[-1]
     if isinstance(last, _Outcome):
         result.large_client_hello_ok = True

@@ -29,7 +29,7 @@ from cryptography.x509.oid import NameOID
 
 from pqe2ee.scan import _tls_messages as msg
 from pqe2ee.scan.model import GROUPS, Target
-from pqe2ee.scan.tls import _handshake, certificate_summary, scan_tls
+from pqe2ee.scan.tls import _handshake, _sni, certificate_summary, scan_tls
 
 tlslite = pytest.importorskip("tlslite", reason="tlslite-ng is in the test extra")
 
@@ -113,7 +113,7 @@ def openssl_server() -> Iterator[int]:
         yield from _serve(handle)
 
 
-def _tlslite_server(curves: list[str] | None) -> Iterator[int]:
+def _tlslite_server(curves: list[str] | None, ciphers: list[str] | None = None) -> Iterator[int]:
     from tlslite import X509, HandshakeSettings, TLSConnection, X509CertChain, parsePEMKey
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -126,6 +126,8 @@ def _tlslite_server(curves: list[str] | None) -> Iterator[int]:
     if curves is not None:
         settings.eccCurves = curves
         settings.keyShares = list(curves)  # what it would send as a client; must be enabled
+    if ciphers is not None:
+        settings.cipherNames = ciphers
 
     def handle(c: socket.socket) -> None:
         TLSConnection(c).handshakeServer(certChain=chain, privateKey=private, settings=settings)
@@ -481,6 +483,8 @@ def test_a_middlebox_dropping_hybrid_sized_hellos(openssl_server: int) -> None:
     }
     assert got["preferred_group"] is None
     assert got["key_exchange_verified"] is False
+    cert = got["certificate"]  # from the classical probes' decrypted flights
+    assert isinstance(cert, dict) and cert["subject"] == "CN=openssl.test"
     closed = "the server closed the connection"
     assert got["error"] == "; ".join(
         [
@@ -537,3 +541,126 @@ def test_ipv6_literal() -> None:
     cert = got["certificate"]
     assert isinstance(cert, dict)
     assert (cert["curve"], cert["key_size"], cert["subject"]) == ("secp384r1", 384, "CN=v6.test")
+
+
+def test_sni_only_for_host_names() -> None:
+    assert _sni("example.com.") == "example.com"
+    assert _sni("127.0.0.1") is None
+    assert _sni("::1") is None
+
+
+def _hrr(group: int) -> bytes:
+    exts = b"\x00\x2b\x00\x02\x03\x04" + b"\x00\x33\x00\x02" + group.to_bytes(2, "big")
+    body = b"\x03\x03" + msg.HRR_RANDOM + b"\x00" + b"\x13\x01\x00" + len(exts).to_bytes(2, "big")
+    hello = b"\x02" + len(body + exts).to_bytes(3, "big") + body + exts
+    return b"\x16\x03\x03" + len(hello).to_bytes(2, "big") + hello
+
+
+def test_a_second_hello_retry_is_refused() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            header = await reader.readexactly(5)
+            await reader.readexactly(int.from_bytes(header[3:5], "big"))
+            if header[0] == 22:  # every ClientHello gets a HelloRetryRequest
+                writer.write(_hrr(0x11EB))
+                await writer.drain()
+
+    got = _scan_fake(handler)
+    _unreachable(got, "the server sent a second HelloRetryRequest")
+
+
+def test_hello_retry_for_a_group_not_offered() -> None:
+    async def run() -> object:
+        async with _fake(_after_hello(_hrr(0x0019))) as target:  # secp521r1: not offered
+            loop = asyncio.get_running_loop()
+            try:
+                await _handshake(target, ALL, ["X25519"], deadline=loop.time() + 20)
+            except Exception as exc:
+                return exc
+        return None
+
+    exc = asyncio.run(run())
+    assert str(exc) == (
+        "HelloRetryRequest asked for group 0x0019, which was not offered or already had a key share"
+    )
+
+
+def test_a_kem_missing_here_is_an_error_not_a_crash(
+    openssl_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pqe2ee.exceptions import UnsupportedAlgorithm
+    from pqe2ee.scan import tls
+
+    real = tls.get_kem
+
+    def partial(name: str) -> object:
+        if "1024" in name:
+            raise UnsupportedAlgorithm(f"{name}: no backend here")
+        return real(name)
+
+    monkeypatch.setattr(tls, "get_kem", partial)
+    got = _scan("127.0.0.1", openssl_server)
+    assert got["groups"] == {
+        **NO_PQ,
+        **CLASSICAL,
+        "SecP384r1MLKEM1024": "error",
+        "MLKEM1024": "error",
+    }
+    assert got["error"] == (
+        "SecP384r1MLKEM1024: cannot probe here: SecP384r1MLKEM1024: no backend here; "
+        "MLKEM1024: cannot probe here: ML-KEM-1024: no backend here"
+    )
+    assert got["key_exchange_verified"] is True
+
+
+@pytest.mark.parametrize(
+    ("cipher", "suite"),
+    [("aes128gcm", 0x1301), ("aes256gcm", 0x1302), ("chacha20-poly1305", 0x1303)],
+)
+def test_each_cipher_suite_key_schedule(cipher: str, suite: int) -> None:
+    # SHA-384 and ChaCha20-Poly1305 too: the server is restricted to one suite
+    gen = _tlslite_server(["x25519mlkem768"], [cipher])
+    port = next(gen)
+
+    async def run() -> object:
+        loop = asyncio.get_running_loop()
+        return await _handshake(
+            Target("tls", "127.0.0.1", port),
+            ["X25519MLKEM768"],
+            ["X25519MLKEM768"],
+            deadline=loop.time() + 60,
+        )
+
+    try:
+        outcome = asyncio.run(run())
+    finally:
+        gen.close()
+    assert (outcome.cipher_suite, outcome.group, outcome.verified) == (  # type: ignore[attr-defined]
+        suite,
+        "X25519MLKEM768",
+        True,
+    )
+    assert outcome.certificate.key_type == "RSA"  # type: ignore[attr-defined]
+
+
+def test_certificate_summary_ml_dsa() -> None:
+    mldsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.mldsa")
+    try:
+        key = mldsa.MLDSA65PrivateKey.generate()
+    except Exception as exc:  # the OpenSSL under cryptography may lack ML-DSA
+        pytest.skip(f"no ML-DSA in this cryptography: {exc}")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pq")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(9)
+        .not_valid_before(datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC))
+        .not_valid_after(datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
+        .sign(key, None)
+    )
+    got = certificate_summary(cert.public_bytes(serialization.Encoding.DER))
+    assert (got.key_type, got.key_size, got.curve) == ("ML-DSA-65", None, None)
+    assert got.signature_algorithm == "ML-DSA-65"
+    assert got.quantum_vulnerable is False
