@@ -248,6 +248,22 @@ def stream_seeds() -> Iterable[tuple[str, bytes]]:
     )
 
 
+def ssh_server_seeds() -> Iterable[tuple[str, bytes]]:
+    """The greeting of Debian's OpenSSH 9.2p1 (fuzz/data/, recorded once), and variants."""
+    real = (DATA / "openssh_9.2p1_greeting.bin").read_bytes()
+    line_end = real.index(b"\n") + 1
+    ident, kexinit = real[:line_end], real[line_end:]
+    ignore = struct.pack(">IB", 12, 6) + b"\x02" + bytes(4) + bytes(6)  # SSH_MSG_IGNORE ""
+    yield "openssh", b"\x00" + real
+    yield "openssh_bytewise", b"\x01" + real
+    yield "pre_lines", b"\x07" + b"Welcome\r\nauthorised use only\n" + real
+    yield "ignore_first", b"\x00" + ident + ignore + kexinit
+    yield "truncated", b"\x00" + real[:-100]
+    yield "huge_length", b"\x00" + ident + b"\x80\x00\x00\x00"
+    yield "busy", b"\x00Exceeded MaxStartups\r\n"
+    yield "http", b"\x00HTTP/1.1 400 Bad Request\r\n\r\n"
+
+
 def main() -> None:
     if not TESTKIT.is_dir():
         sys.exit(f"make_seeds: the age testkit is not at {TESTKIT}")
@@ -258,6 +274,7 @@ def main() -> None:
     write("age_file", age_seeds())
     write("age_payload", age_payload_seeds())
     write("stream_core", stream_seeds())
+    write("ssh_server", ssh_server_seeds())
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ MAX_LEN = {
     "age_file": 8192,
     "age_payload": 64,
     "stream_core": 256,
+    "ssh_server": 2048,
 }
 HARNESSES = tuple(MAX_LEN)
 #: Harnesses whose inputs are short programs: grow them to -max_len at once, rather

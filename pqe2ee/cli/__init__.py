@@ -75,6 +75,12 @@ def _age() -> tuple[_Commands, ...]:
     return (age,)
 
 
+def _scan() -> tuple[_Commands, ...]:
+    from pqe2ee.cli import scan
+
+    return (scan,)
+
+
 def _completion() -> tuple[_Commands, ...]:
     from pqe2ee.cli import completion
 
@@ -96,6 +102,7 @@ _COMMANDS: dict[str, Callable[[], tuple[_Commands, ...]]] = {
     "bench": _bench,
     "migrate": _bench,
     "age": _age,
+    "scan": _scan,
     "completion": _completion,
 }
 

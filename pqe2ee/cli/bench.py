@@ -164,6 +164,11 @@ def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
     if args.html:
         require_plots()
     profile = _profile(args)
+    inventory = None
+    if args.inventory:
+        from pqe2ee.bench.inventory import load_inventory
+
+        inventory = load_inventory(args.inventory)  # before measuring: a bad file fails fast
     if args.from_json:
         report = Report.from_json(Path(args.from_json).read_text())
     else:
@@ -171,16 +176,21 @@ def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
     costs = evaluate(profile, report, runs=args.runs)
     reasons = recommend(profile, costs)
     if args.json:
-        document = {
+        document: dict[str, object] = {
             "profile": asdict(profile),
             "costs": [asdict(c) for c in costs],
             "recommendation": reasons,
         }
+        if inventory is not None:
+            document["inventory"] = inventory.to_json()
         print(json.dumps(document, indent=2))
     else:
         console.print(_cost_table(costs, profile))
         for line in reasons:
             console.print(f"- {line}")
+        if inventory is not None:
+            for line in inventory.lines():
+                console.print(line, markup=False, highlight=False)
     if args.html:
         _write(args.html, migration_page(profile, costs, reasons, report), console)
     return 0
@@ -230,6 +240,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--profile", metavar="FILE.toml", help="traffic profile (keys as the flags, with _)"
     )
     p.add_argument("--from-json", metavar="FILE", help="costs from a `pqe2ee bench --json` run")
+    p.add_argument(
+        "--inventory",
+        metavar="SCAN.json",
+        help="your endpoints from `pqe2ee scan --json`: share PQ-ready, the order to migrate",
+    )
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     p.add_argument(
         "--json", action="store_true", help="print the profile, costs and advice as JSON"

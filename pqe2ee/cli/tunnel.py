@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import resource
 import signal
 from typing import Any
 
+from pqe2ee.cli.limits import raise_fd_limit
 from pqe2ee.cli.output import info
 from pqe2ee.cli.passphrase import add_passphrase_options, identity_passphrase
 from pqe2ee.handshake.suites import KEM_IDS, MODES
@@ -77,27 +77,16 @@ async def _serve(tunnel: Listener, *, json_log: bool = False) -> None:
         logging.getLogger("pqe2ee.tunnel").info("tunnel %s: stopped", tunnel.role)
 
 
-def _raise_fd_limit() -> None:
-    """Soft RLIMIT_NOFILE up to the hard limit (never down)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (OSError, ValueError):  # e.g. an infinite hard limit the kernel caps
-            return
-        logging.getLogger("pqe2ee.tunnel").debug("open files: soft limit %s -> %s", soft, hard)
-
-
 def _cmd_server(args: argparse.Namespace, _console: object) -> int:
     settings = server_settings(_options(args, "server"))
-    _raise_fd_limit()
+    raise_fd_limit()
     asyncio.run(_serve(TunnelServer(settings), json_log=args.log_format == "json"))
     return 0
 
 
 def _cmd_client(args: argparse.Namespace, _console: object) -> int:
     settings = client_settings(_options(args, "client"))
-    _raise_fd_limit()
+    raise_fd_limit()
     asyncio.run(_serve(TunnelClient(settings), json_log=args.log_format == "json"))
     return 0
 

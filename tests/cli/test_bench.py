@@ -171,3 +171,36 @@ def test_bench_shows_progress_only_on_a_terminal(
     monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: terminal))
     assert bench_cli._measure(True, None) == "report"  # type: ignore[arg-type]
     assert callable(given[0]) is terminal
+
+
+def test_migrate_with_an_inventory(tmp_path: Path, tiny_report: Report) -> None:
+    report = tmp_path / "r.json"
+    report.write_text(tiny_report.to_json())
+    scan = tmp_path / "scan.json"
+    scan.write_text(
+        json.dumps(
+            {
+                "targets": [
+                    {"target": "tls://a:443", "protocol": "tls", "reachable": True,
+                     "pq_key_exchange": True, "certificate": {"quantum_vulnerable": True}},
+                    {"target": "ssh://b:22", "protocol": "ssh", "reachable": True,
+                     "pq_key_exchange": False},
+                ]
+            }
+        )
+    )  # fmt: skip
+    base = [sys.executable, "-m", "pqe2ee", "migrate", "--from-json", str(report)]
+    base += ["--runs", "20", "--inventory", str(scan)]
+    out = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "1 of 2 scanned endpoints (50 %) already use post-quantum key exchange" in text
+    assert "1. ssh://b:22: enable a hybrid key exchange" in text
+    out = subprocess.run([*base, "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["inventory"]["pq_ready_share"] == 0.5
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    out = subprocess.run([*base[:-1], str(bad)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "no 'targets' list" in out.stderr
