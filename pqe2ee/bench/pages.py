@@ -26,6 +26,7 @@ from pqe2ee.bench.humanize import (
     signed_size,
     text_of,
 )
+from pqe2ee.bench.inventory import Inventory
 from pqe2ee.bench.layout import (
     card,
     docstring_html,
@@ -431,8 +432,25 @@ def _migration_cards(profile: Profile, costs: Sequence[ModeCost]) -> str:
     return "<div class='cards'>" + "".join(cards) + "</div>"
 
 
+def _inventory_section(inventory: Inventory) -> str:
+    lines = inventory.lines()
+    prose = [line for line in lines if not line.startswith(("  ", "Migrate in this order"))]
+    todo = [e for e in inventory.order() if e.priority != 2]
+    order = "".join(f"<li>{_esc(e.target)}: {_esc(e.action)}</li>" for e in todo)
+    return section(
+        "Your endpoints",
+        "".join(f"<p>{_esc(line)}</p>" for line in prose)
+        + (f"<p>Migrate in this order:</p><ol>{order}</ol>" if todo else ""),
+        anchor="inventory",
+    )
+
+
 def migration_page(
-    profile: Profile, costs: list[ModeCost], reasons: list[str], report: Report
+    profile: Profile,
+    costs: list[ModeCost],
+    reasons: list[str],
+    report: Report,
+    inventory: Inventory | None = None,
 ) -> str:
     """The page of a migration evaluation: advice, Mosca's timeline, costs, the measurements.
 
@@ -441,6 +459,8 @@ def migration_page(
     :param reasons: :func:`pqe2ee.bench.migrate.recommend` of it, one line each (the
         first is the recommendation).
     :param report: the measurements the costs came from.
+    :param inventory: your endpoints from ``pqe2ee scan --json`` (``migrate --inventory``):
+        the share already post-quantum and the order to migrate the rest in.
     :returns: a complete HTML document.
     """
     verdict = mosca(profile)
@@ -457,6 +477,7 @@ def migration_page(
     body = [
         section("Summary", summary, anchor="summary"),
         section("Mosca's inequality", figure(mplot), anchor="mosca"),
+        _inventory_section(inventory) if inventory is not None else "",
         section("Costs by mode", _cost_table(costs), anchor="costs"),
         section("Profile", _profile_table(profile), anchor="profile"),
         section(

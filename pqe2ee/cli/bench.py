@@ -192,7 +192,7 @@ def _cmd_migrate(args: argparse.Namespace, console: Console) -> int:
             for line in inventory.lines():
                 console.print(line, markup=False, highlight=False)
     if args.html:
-        _write(args.html, migration_page(profile, costs, reasons, report), console)
+        _write(args.html, migration_page(profile, costs, reasons, report, inventory), console)
     return 0
 
 

@@ -196,6 +196,13 @@ def test_migrate_with_an_inventory(tmp_path: Path, tiny_report: Report) -> None:
     text = " ".join(out.stdout.split())
     assert "1 of 2 scanned endpoints (50 %) already use post-quantum key exchange" in text
     assert "1. ssh://b:22: enable a hybrid key exchange" in text
+    page = tmp_path / "m.html"
+    out = subprocess.run([*base, "--html", str(page)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    html_text = page.read_text()
+    assert "<h2>Your endpoints</h2>" in html_text
+    assert "<li>ssh://b:22: enable a hybrid key exchange" in html_text
+    assert "1 of 2 scanned endpoints (50 %)" in html_text
     out = subprocess.run([*base, "--json"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["inventory"]["pq_ready_share"] == 0.5
