@@ -79,7 +79,7 @@ def test_defaults_are_in_the_help_text() -> None:
     ("argv", "choices"),
     [
         ([], "{kem,info,demo,keygen,fingerprint,safety-number,listen,connect,tunnel,bench,"
-             "migrate,age,completion}"),
+             "migrate,age,scan,completion}"),
         (["tunnel"], "{server,client}"),
         (["age"], "{keygen,convert,encrypt,decrypt}"),
         (["kem"], "{list}"),
