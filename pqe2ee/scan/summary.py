@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pqe2ee.scan.model import ScanResult
+from pqe2ee.scan.ssh import PQ_KEX_METHODS
 
 __all__ = ["Counts", "counts", "verdict"]
 
@@ -16,7 +17,7 @@ def verdict(result: ScanResult) -> str:
         return f"not scanned: {result.error or 'unreachable'}"
     if result.protocol == "ssh":
         if result.pq_key_exchange:
-            pq = [m for m in result.kex_methods if "mlkem" in m or "sntrup" in m]
+            pq = [m for m in result.kex_methods if m in PQ_KEX_METHODS]
             return "post-quantum key exchange offered (" + ", ".join(pq) + ")"
         return "classical key exchange only"
     if result.pq_key_exchange:
