@@ -42,6 +42,11 @@ class Config:
     :param psk_identity: the name both sides know the PSK by (sent in the clear).
     :param channel_binding: optional bytes both sides know (e.g. an outer TLS
         exporter value); they seed the transcript, so a mismatch fails the handshake.
+    :param server_identity: client: the server's ``kem`` identity when it is known in
+        advance (pinned, or from known peers): the client encapsulates to it in its
+        first flight, so the server authenticates without an extra round trip, and a
+        server that then picks any other authentication kind is refused as a downgrade
+        (docs/protocol.md §6.2).
     """
 
     identity: Identity | None = None
@@ -52,8 +57,14 @@ class Config:
     psk: bytes | None = None
     psk_identity: bytes = b""
     channel_binding: bytes = b""
+    server_identity: PublicIdentity | None = None
 
     def __post_init__(self) -> None:
+        if self.server_identity is not None and self.server_identity.kind.signs:
+            raise ValueError(
+                "server_identity is for kem identities (a signing server's key is learnt "
+                "in the handshake; pin it with peer_fingerprints)"
+            )
         if self.psk is not None and len(self.psk) < 32:
             raise ValueError("a pre-shared key must be at least 32 bytes")
         if (self.psk is None) != (self.psk_identity == b""):

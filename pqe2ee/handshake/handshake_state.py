@@ -26,8 +26,8 @@ __all__ = ["FixedRandomness", "HandshakeState"]
 #: The prefixes signed in IdentityVerify (docs/protocol.md §6): 64 spaces, then a
 #: context string naming the side, as in TLS 1.3's CertificateVerify (RFC 8446 §4.4.3),
 #: so a signature made by one side can never be replayed as the other's.
-SERVER_CONTEXT = b" " * 64 + b"pqe2ee v1, server IdentityVerify\x00"
-CLIENT_CONTEXT = b" " * 64 + b"pqe2ee v1, client IdentityVerify\x00"
+SERVER_CONTEXT = b" " * 64 + b"pqe2ee v2, server IdentityVerify\x00"
+CLIENT_CONTEXT = b" " * 64 + b"pqe2ee v2, client IdentityVerify\x00"
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class FixedRandomness:
     random: bytes
     kem_seed: bytes = b""
     encaps_randomness: bytes = b""
+    #: for encapsulating to the peer's ``kem`` identity (X-Wing: 64 bytes)
+    auth_encaps_randomness: bytes = b""
 
 
 class HandshakeState:
@@ -72,6 +74,8 @@ class HandshakeState:
         self.ephemeral: dict[int, KEMPrivateKey] = {}
         self.first_hello: m.ClientHello | None = None
         self.want_client_identity = False
+        #: the secret this client encapsulated to the server's known kem identity
+        self.server_auth_secret: bytes | None = None
         self.c_hs = self.s_hs = self.c_ap = self.s_ap = b""
         self.exporter: bytes | None = None
         self._flight: list[bytes] = []  # encrypted handshake messages not yet sealed
@@ -112,11 +116,20 @@ class HandshakeState:
             raise fail(Alert.HANDSHAKE_FAILURE, f"{sender} Finished does not verify")
         self.transcript.add(whole)
 
+    def encapsulate_to(self, identity: PublicIdentity) -> tuple[bytes, bytes]:
+        """Encapsulate to the peer's ``kem`` identity (fixed randomness in a known-answer
+        test): ``(shared_secret, ciphertext)``."""
+        if self.fixed and self.fixed.auth_encaps_randomness:
+            return identity.encapsulate_derand_for_testing_only(self.fixed.auth_encaps_randomness)
+        return identity.encapsulate()
+
     def finish(self) -> None:
         """Forget what the application phase never needs: handshake secrets, ephemerals."""
         self.c_hs = self.s_hs = b""
+        self.server_auth_secret = None
         self.ephemeral.clear()
 
     def forget(self) -> None:
-        """On failure: drop the ephemeral KEM keys at once."""
+        """On failure: drop the ephemeral KEM keys and pending KEM secrets at once."""
+        self.server_auth_secret = None
         self.ephemeral.clear()
