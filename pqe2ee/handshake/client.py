@@ -12,6 +12,7 @@ a server known by a ``kem`` identity must authenticate with it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from pqe2ee.exceptions import DowngradeError, InvalidInput
@@ -55,6 +56,13 @@ def send_client_hello(hs: HandshakeState, only_kem: str | None = None) -> None:
         psk_identity=hs.config.psk_identity,
         server_auth_ct=server_auth_ct,
     )
+    identity = hs.config.identity
+    if hs.server_auth_secret is not None and identity is not None and not identity.kind.signs:
+        # a kem client to a known kem server: its identity rides in the first flight,
+        # sealed so that only the holder of the server's secret key reads it (§6.3)
+        early = hs.seal_early_identity(hs.server_auth_secret, hello)
+        hello = dataclasses.replace(hello, early_identity=early)
+        hs.early_identity_sent = True
     if hs.first_hello is None:
         hs.first_hello = hello
     hs.send(hello.encode())
@@ -126,9 +134,13 @@ def on_extensions(hs: HandshakeState, whole: bytes, body: bytes) -> State:
     ee = m.EncryptedExtensions.decode(body)
     hs.want_client_identity = ee.require_client_identity
     hs.transcript.add(whole)
-    if hs.peer_claim is not None:  # a server known by its kem identity sends none
-        return State.CLIENT_WAIT_FINISHED
-    return State.CLIENT_WAIT_IDENTITY
+    if hs.peer_claim is None:
+        return State.CLIENT_WAIT_IDENTITY
+    # a server known by its kem identity sends none; it answers an early identity it
+    # asks for with a KemCiphertext before its Finished
+    if hs.want_client_identity and hs.early_identity_sent:
+        return State.CLIENT_WAIT_EARLY_KEM_CT
+    return State.CLIENT_WAIT_FINISHED
 
 
 def on_finished(hs: HandshakeState, whole: bytes, body: bytes) -> State:
@@ -142,7 +154,7 @@ def on_finished(hs: HandshakeState, whole: bytes, body: bytes) -> State:
     hs.c_ap, hs.s_ap, hs.exporter = hs.schedule.application_secrets(hs.transcript.digest())
     hs.transport.read = RecordCipher(hs.suite.aead, hs.s_ap)
     identity = hs.config.identity
-    if hs.want_client_identity and identity is not None:
+    if hs.want_client_identity and identity is not None and not hs.early_identity_sent:
         hs.send(m.frame_message(m.MSG_IDENTITY, identity.public().encode()))
         if not identity.kind.signs:  # it proves itself by decapsulating: wait for it
             hs.end_flight()
@@ -160,20 +172,32 @@ def _send_finished(hs: HandshakeState) -> State:
     return State.CONNECTED
 
 
-def on_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
-    """The server's KemCiphertext to this client's ``kem`` identity: decapsulate, fold
-    the secret into the chain and prove it with this client's Finished (§6.2)."""
+def _decapsulate_challenge(hs: HandshakeState, whole: bytes, body: bytes) -> tuple[bytes, bytes]:
+    """Decapsulate the server's KemCiphertext to this client's ``kem`` identity and fold
+    the secret into the chain: the new ``(client, server)`` handshake secrets."""
     msg = m.KemCiphertext.decode(body)
     identity = hs.config.identity
-    assert identity is not None and hs.suite is not None
+    assert identity is not None
     try:
         secret = identity.decapsulate(msg.ciphertext)
     except InvalidInput as exc:
         raise fail(Alert.HANDSHAKE_FAILURE, f"bad KemCiphertext: {exc}") from None
     hs.transcript.add(whole)
-    hs.c_hs, _ = hs.schedule.mix(secret, hs.transcript.digest())
-    hs.transport.write = RecordCipher(hs.suite.aead, hs.c_hs)
+    return hs.schedule.mix(secret, hs.transcript.digest())
+
+
+def on_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
+    """The server's KemCiphertext to this client's ``kem`` identity (sent after the
+    server's Finished): prove the secret with this client's Finished (§6.2)."""
+    hs.c_hs, _ = _decapsulate_challenge(hs, whole, body)
     return _send_finished(hs)
+
+
+def on_early_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
+    """The known server's KemCiphertext to this client's early identity (§6.3), before
+    its Finished: both Finished MACs and the application keys now depend on it."""
+    hs.c_hs, hs.s_hs = _decapsulate_challenge(hs, whole, body)
+    return State.CLIENT_WAIT_FINISHED
 
 
 #: The client's part of the transition table (:data:`pqe2ee.handshake.state.TRANSITIONS`).
@@ -181,6 +205,7 @@ HANDLERS: dict[tuple[State, int], Callable[[HandshakeState, bytes, bytes], State
     (State.CLIENT_WAIT_SH, m.MSG_HELLO_RETRY): on_retry,
     (State.CLIENT_WAIT_SH, m.MSG_SERVER_HELLO): on_server_hello,
     (State.CLIENT_WAIT_EE, m.MSG_ENCRYPTED_EXTENSIONS): on_extensions,
+    (State.CLIENT_WAIT_EARLY_KEM_CT, m.MSG_KEM_CIPHERTEXT): on_early_kem_ciphertext,
     (State.CLIENT_WAIT_IDENTITY, m.MSG_IDENTITY): on_identity,
     (State.CLIENT_WAIT_IDENTITY_VERIFY, m.MSG_IDENTITY_VERIFY): on_identity_verify,
     (State.CLIENT_WAIT_FINISHED, m.MSG_FINISHED): on_finished,

@@ -15,6 +15,7 @@ sides see the same digits (as in Signal).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -53,6 +54,14 @@ _LAYOUT: dict[AuthKind, tuple[tuple[int, int], ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_static_kem_key(raw: bytes) -> KEMPublicKey:
+    """A ``kem`` identity's X-Wing key, parsed (and checked, FIPS 203 §7.2) once: a
+    server meets the same clients again and again, and parsing costs about a quarter of
+    an encapsulation.  Public data only, keyed by its bytes; failures are not cached."""
+    return get_kem(STATIC_KEM).from_public_bytes(raw)
+
+
 def _schemes(kind: AuthKind) -> tuple[str, ...]:
     return {
         AuthKind.ED25519: ("ed25519",),
@@ -82,7 +91,7 @@ class PublicIdentity:
     @cached_property
     def _static_kem_key(self) -> KEMPublicKey:
         try:
-            return get_kem(STATIC_KEM).from_public_bytes(self._keys[0])
+            return _parse_static_kem_key(self._keys[0])
         except InvalidInput as exc:
             raise InvalidInput(f"invalid kem identity key: {exc}") from None
 

@@ -78,6 +78,12 @@ class Transcript:
         """The hash of everything so far (the transcript goes on)."""
         return self._h.copy().digest()
 
+    def digest_with(self, more: bytes) -> bytes:
+        """The hash of everything so far followed by ``more``, which is not added."""
+        h = self._h.copy()
+        h.update(more)
+        return h.digest()
+
 
 def _early_salt(psk: bytes) -> bytes:
     """Derive-Secret(Early Secret, "derived", ""), Early Secret = Extract(0^32, psk)."""
@@ -100,6 +106,12 @@ class KeySchedule:
         # The salt of the handshake secret's Extract; without a PSK it is a constant.
         self._salt = _NO_PSK_SALT if psk is None else _early_salt(psk)
         self._chain: bytes | None = None
+
+    def early_identity_secret(self, static_secret: bytes, th_prefix: bytes) -> bytes:
+        """The secret sealing a client's ``kem`` identity inside its ClientHello (§6.3),
+        from the secret it encapsulated to the server's known ``kem`` identity: only the
+        holder of that identity's secret key can open it."""
+        return derive_secret(hkdf_extract(self._salt, static_secret), "c early id", th_prefix)
 
     def _traffic(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
         assert self._chain is not None

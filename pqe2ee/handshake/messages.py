@@ -153,23 +153,32 @@ def _o16(data: bytes) -> bytes:
 class ClientHello:
     """ClientHello (§3): version, 32-byte random, suites offered in preference order,
     one ephemeral key share per KEM sent, the name of a pre-shared key (may be empty),
-    and a ciphertext encapsulated to the server's ``kem`` identity when the client
-    knows it already (empty otherwise; §6.2)."""
+    a ciphertext encapsulated to the server's ``kem`` identity when the client knows it
+    already (empty otherwise; §6.2), and then, sealed under a key derived from that
+    ciphertext's secret, the client's own ``kem`` Identity (empty otherwise; §6.3)."""
 
     random: bytes
     suites: tuple[SuiteCodes, ...]
     key_shares: tuple[tuple[int, bytes], ...]
     psk_identity: bytes = b""
     server_auth_ct: bytes = b""
+    early_identity: bytes = b""
 
-    def encode(self) -> bytes:
-        """The whole message, header included."""
+    def prefix(self, early_identity_size: int | None = None) -> bytes:
+        """The message (header included) up to its ``early_identity`` field, for an
+        early identity of ``early_identity_size`` bytes (default: this one's): what the
+        key sealing that field is bound to (§6.3)."""
         body = VERSION.to_bytes(2, "big") + self.random
         body += bytes([len(self.suites)]) + _suite_bytes(*self.suites)
         body += bytes([len(self.key_shares)])
         body += b"".join(kem.to_bytes(2, "big") + _o16(pk) for kem, pk in self.key_shares)
         body += _o8(self.psk_identity) + _o16(self.server_auth_ct)
-        return frame_message(MSG_CLIENT_HELLO, body)
+        size = len(self.early_identity) if early_identity_size is None else early_identity_size
+        return bytes([MSG_CLIENT_HELLO]) + (len(body) + 2 + size).to_bytes(3, "big") + body
+
+    def encode(self) -> bytes:
+        """The whole message, header included."""
+        return self.prefix() + _o16(self.early_identity)
 
     @classmethod
     def decode(cls, body: bytes) -> ClientHello:
@@ -192,8 +201,11 @@ class ClientHello:
             raise DecodeError("ClientHello has two key shares for one KEM")
         psk_identity = r.opaque8()
         server_auth_ct = r.opaque16()
+        early_identity = r.opaque16()
         r.done()
-        return cls(random, suites, shares, psk_identity, server_auth_ct)
+        if early_identity and not server_auth_ct:
+            raise DecodeError("ClientHello has an early identity but no server_auth_ct")
+        return cls(random, suites, shares, psk_identity, server_auth_ct, early_identity)
 
 
 @dataclass(frozen=True)

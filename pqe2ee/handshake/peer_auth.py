@@ -16,7 +16,6 @@ from pqe2ee.exceptions import IdentityRejected, InvalidSignature, TrustStoreErro
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.handshake_state import CLIENT_CONTEXT, SERVER_CONTEXT, HandshakeState
 from pqe2ee.handshake.identity import PublicIdentity
-from pqe2ee.handshake.record import RecordCipher
 from pqe2ee.handshake.state import Alert, Role, State, fail
 
 __all__ = ["accept", "on_identity", "on_identity_verify"]
@@ -57,22 +56,16 @@ def on_identity(hs: HandshakeState, whole: bytes, body: bytes) -> State:
 
 def _challenge(hs: HandshakeState, identity: PublicIdentity) -> State:
     """Encapsulate to the peer's ``kem`` identity and fold the secret into the chain:
-    from here the peer's handshake traffic keys (its Finished above all) are ones only
-    the holder of the identity's secret key derives.  A client answering a server's
-    Identity switches both directions to the new keys; a server challenging its client
-    (its own sending already on application keys) switches what it reads."""
-    assert hs.suite is not None
+    from here the peer's Finished is a MAC under a key only the holder of the identity's
+    secret key derives (§6.2).  Records stay under the keys already installed: what
+    authenticates is the Finished, and what follows it comes from the new chain."""
     secret, ct = hs.encapsulate_to(identity)
     hs.send(m.KemCiphertext(ct).encode())
     hs.end_flight()
     c_hs, s_hs = hs.schedule.mix(secret, hs.transcript.digest())
     hs.c_hs = c_hs
-    hs.transport.read = RecordCipher(
-        hs.suite.aead, s_hs if hs.role is Role.CLIENT else c_hs
-    )
     if hs.role is Role.CLIENT:
         hs.s_hs = s_hs
-        hs.transport.write = RecordCipher(hs.suite.aead, c_hs)
         return State.CLIENT_WAIT_FINISHED
     return State.SERVER_WAIT_FINISHED
 

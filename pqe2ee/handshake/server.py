@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pqe2ee.exceptions import DowngradeError, IdentityRejected, InvalidInput
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.handshake_state import SERVER_CONTEXT, HandshakeState
+from pqe2ee.handshake.identity import PublicIdentity
 from pqe2ee.handshake.keyschedule import finished_mac
 from pqe2ee.handshake.peer_auth import accept, on_identity, on_identity_verify
 from pqe2ee.handshake.record import RecordCipher
@@ -86,6 +87,8 @@ def on_client_hello(hs: HandshakeState, whole: bytes, body: bytes) -> State:
         hs.transcript.add(whole)
         hs.send(m.HelloRetryRequest(suite.codes).encode())
         return State.SERVER_WAIT_CH2
+    # the key of an early identity is bound to the transcript before this hello (§6.3)
+    early_th = hs.transcript.digest_with(hello.prefix()) if hello.early_identity else b""
     hs.transcript.add(whole)
     kem = get_kem(suite.kem)
     pk = dict(hello.key_shares)[KEM_IDS[suite.kem][0]]
@@ -120,11 +123,35 @@ def on_client_hello(hs: HandshakeState, whole: bytes, body: bytes) -> State:
             hs.send(m.frame_message(m.MSG_IDENTITY, identity.public().encode()))
             hs.end_flight()
             return State.SERVER_WAIT_KEM_CT
+        if hs.want_client_identity and hello.early_identity:
+            _challenge_early_identity(hs, static, hello, early_th)
         return _send_finished(hs)
     hs.send(m.frame_message(m.MSG_IDENTITY, identity.public().encode()))
     sigs = identity.sign(SERVER_CONTEXT + hs.transcript.digest())
     hs.send(m.IdentityVerify(tuple(sigs)).encode())
     return _send_finished(hs)
+
+
+def _challenge_early_identity(
+    hs: HandshakeState, static: bytes, hello: m.ClientHello, early_th: bytes
+) -> None:
+    """Open the client's early ``kem`` identity (§6.3) and encapsulate to it: the
+    KemCiphertext goes before this server's Finished, and the secret into the chain, so
+    the client's Finished (and the application keys) prove it holds the secret key.
+
+    An early identity that does not open is ignored: the client sealed it for another
+    key, and fails on this server's flight with that message.
+    """
+    body = hs.open_early_identity(static, hello.early_identity, early_th)
+    if body is None:
+        return
+    claim = PublicIdentity.decode(body)  # InvalidInput: a decode error
+    if claim.kind.signs:
+        raise fail(Alert.DECODE_ERROR, "an early identity must be a kem identity")
+    hs.peer_claim = claim
+    secret, ct = hs.encapsulate_to(claim)
+    hs.send(m.KemCiphertext(ct).encode())
+    hs.c_hs, hs.s_hs = hs.schedule.mix(secret, hs.transcript.digest())
 
 
 def _send_finished(hs: HandshakeState) -> State:
@@ -134,7 +161,9 @@ def _send_finished(hs: HandshakeState) -> State:
     hs.end_flight()
     hs.c_ap, hs.s_ap, hs.exporter = hs.schedule.application_secrets(hs.transcript.digest())
     hs.transport.write = RecordCipher(hs.suite.aead, hs.s_ap)
-    return State.SERVER_WAIT_IDENTITY if hs.want_client_identity else State.SERVER_WAIT_FINISHED
+    if hs.want_client_identity and hs.peer_claim is None:
+        return State.SERVER_WAIT_IDENTITY
+    return State.SERVER_WAIT_FINISHED
 
 
 def on_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
@@ -149,8 +178,6 @@ def on_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
         raise fail(Alert.HANDSHAKE_FAILURE, f"bad KemCiphertext: {exc}") from None
     hs.transcript.add(whole)
     hs.c_hs, hs.s_hs = hs.schedule.mix(secret, hs.transcript.digest())
-    hs.transport.read = RecordCipher(hs.suite.aead, hs.c_hs)
-    hs.transport.write = RecordCipher(hs.suite.aead, hs.s_hs)
     return _send_finished(hs)
 
 

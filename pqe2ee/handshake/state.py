@@ -39,6 +39,7 @@ class State(enum.Enum):
 
     CLIENT_WAIT_SH = enum.auto()
     CLIENT_WAIT_EE = enum.auto()
+    CLIENT_WAIT_EARLY_KEM_CT = enum.auto()
     CLIENT_WAIT_IDENTITY = enum.auto()
     CLIENT_WAIT_IDENTITY_VERIFY = enum.auto()
     CLIENT_WAIT_FINISHED = enum.auto()
@@ -77,9 +78,11 @@ TRANSITIONS: dict[tuple[State, int], frozenset[State]] = {
     (_S.CLIENT_WAIT_SH, m.MSG_HELLO_RETRY): frozenset({_S.CLIENT_WAIT_SH}),
     (_S.CLIENT_WAIT_SH, m.MSG_SERVER_HELLO): frozenset({_S.CLIENT_WAIT_EE}),
     # a server known by its kem identity sends no Identity: straight to its Finished
+    # (or, having asked for the client's early identity, a KemCiphertext first)
     (_S.CLIENT_WAIT_EE, m.MSG_ENCRYPTED_EXTENSIONS): frozenset(
-        {_S.CLIENT_WAIT_IDENTITY, _S.CLIENT_WAIT_FINISHED}
+        {_S.CLIENT_WAIT_IDENTITY, _S.CLIENT_WAIT_EARLY_KEM_CT, _S.CLIENT_WAIT_FINISHED}
     ),
+    (_S.CLIENT_WAIT_EARLY_KEM_CT, m.MSG_KEM_CIPHERTEXT): frozenset({_S.CLIENT_WAIT_FINISHED}),
     # a kem server's Identity is answered with a KemCiphertext, then its Finished
     (_S.CLIENT_WAIT_IDENTITY, m.MSG_IDENTITY): frozenset(
         {_S.CLIENT_WAIT_IDENTITY_VERIFY, _S.CLIENT_WAIT_FINISHED}
