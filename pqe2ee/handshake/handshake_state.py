@@ -11,10 +11,10 @@ import hmac
 import os
 from dataclasses import dataclass
 
+from pqe2ee.exceptions import InvalidTag
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.config import Config
 from pqe2ee.handshake.identity import PublicIdentity
-from pqe2ee.exceptions import InvalidTag
 from pqe2ee.handshake.keyschedule import KeySchedule, Transcript, finished_mac, traffic_key_iv
 from pqe2ee.handshake.record import CT_HANDSHAKE, INNER_HANDSHAKE, MAX_PLAINTEXT, plain_frame
 from pqe2ee.handshake.state import Alert, Role, fail

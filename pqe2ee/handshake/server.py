@@ -171,7 +171,7 @@ def on_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
     the secret into the chain, and prove it with the Finished (§6.2)."""
     msg = m.KemCiphertext.decode(body)
     identity = hs.config.identity
-    assert identity is not None and hs.suite is not None
+    assert identity is not None
     try:
         secret = identity.decapsulate(msg.ciphertext)
     except InvalidInput as exc:

@@ -3,9 +3,10 @@
 One line per peer: ``NAME KIND FINGERPRINT`` (fingerprint as 64 hex digits, groups
 allowed; ``#`` starts a comment); a ``kem`` identity's line ends with its public key too
 (base64), which a client needs to encapsulate to the server in its first flight
-(docs/protocol.md §6.2), and which must hash to the fingerprint on its line.  A name is printable, without whitespace or ``#``, and
-appears on one line only: a file with two lines for one name is refused on load, since
-either line could be the one an attacker added.
+(docs/protocol.md §6.2), and which must hash to the fingerprint on its line.  A name is
+printable, without whitespace or ``#``, and appears on one line only: a file with two
+lines for one name is refused on load, since either line could be the one an attacker
+added.
 
 Two ways to consult the file:
 
@@ -31,11 +32,11 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import fcntl
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
