@@ -83,7 +83,9 @@ def find_liboqs() -> tuple[str | None, str]:
             "point it at liboqs.so or unset it"
         )
     return None, (
-        "no liboqs shared library found (looked for " + ", ".join(tried) + "); "
+        "no liboqs shared library found (looked for "
+        + ", ".join(tried)
+        + " and on the system library path); "
         "install liboqs and set OQS_INSTALL_PATH to its prefix "
         "(or PQE2EE_LIBOQS to the library file)"
     )
@@ -230,7 +232,7 @@ class _MLDSA:
     def load_private(self, seed: bytes) -> tuple[Any, bytes]:
         """ML-DSA.KeyGen_internal(seed): ``OQS_SIG_keypair`` with xi = ``seed``."""
         if len(seed) != 32:
-            raise ValueError(f"{self.name} seed must be 32 bytes, got {len(seed)}")
+            raise ValueError(f"An {self.name} seed is 32 bytes long, got {len(seed)}")
         sig = self._oqs.Signature(self.name)
         pk, draws = self._fixed.run(seed, sig.generate_keypair)
         if draws != [32]:
@@ -242,7 +244,7 @@ class _MLDSA:
 
     def load_public(self, pk: bytes) -> Any:
         if len(pk) != self._pk_size:
-            raise ValueError(f"{self.name} public key must be {self._pk_size} bytes")
+            raise ValueError(f"An {self.name} public key is {self._pk_size} bytes long")
         return bytes(pk)
 
     def sign(self, priv: Any, message: bytes) -> bytes:
