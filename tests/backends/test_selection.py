@@ -49,7 +49,8 @@ def _run_without_liboqs(code: str, **env: str) -> dict[str, object]:
     return result
 
 
-def test_default_backend_is_cryptography() -> None:
+def test_default_backend_is_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PQE2EE_BACKEND", raising=False)
     assert get_backend("cryptography").name == "cryptography"
     assert backend_chain()[0] == "cryptography"
     assert "cryptography" in backend_status()["cryptography"]
@@ -262,6 +263,7 @@ def test_oqs_and_cryptography_interoperate(name: str) -> None:
 def test_oqs_serves_mldsa_and_is_chosen_when_preferred(monkeypatch: pytest.MonkeyPatch) -> None:
     from pqe2ee.backends import find_mldsa
 
+    monkeypatch.delenv("PQE2EE_BACKEND", raising=False)
     assert find_mldsa("ML-DSA-65")[0] == "cryptography"
     monkeypatch.setenv("PQE2EE_BACKEND", "oqs")
     assert find_mldsa("ML-DSA-65")[0] == "oqs"
