@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from pqe2ee.backends.mldsa import MLDSA65PrivateKey, MLDSA65PublicKey
 from pqe2ee.exceptions import InvalidInput, InvalidSignature
 from pqe2ee.handshake.suites import AuthKind
 
@@ -71,14 +72,14 @@ class PublicIdentity:
         self._keys = tuple(bytes(k) for k in keys)
 
     @cached_property
-    def _verifiers(self) -> list[ed25519.Ed25519PublicKey | mldsa.MLDSA65PublicKey]:
-        out: list[ed25519.Ed25519PublicKey | mldsa.MLDSA65PublicKey] = []
+    def _verifiers(self) -> list[ed25519.Ed25519PublicKey | MLDSA65PublicKey]:
+        out: list[ed25519.Ed25519PublicKey | MLDSA65PublicKey] = []
         for scheme, key in zip(_schemes(self.kind), self._keys, strict=True):
             try:
                 if scheme == "ed25519":
                     out.append(ed25519.Ed25519PublicKey.from_public_bytes(key))
                 else:
-                    out.append(mldsa.MLDSA65PublicKey.from_public_bytes(key))
+                    out.append(MLDSA65PublicKey.from_public_bytes(key))
             except ValueError:
                 raise InvalidInput(f"invalid {scheme} public key in identity") from None
         return out
@@ -172,14 +173,14 @@ class Identity:
             raise InvalidInput(f"a {kind.value} identity needs {len(schemes)} seed(s) of 32 bytes")
         self.kind = kind
         self._seeds = tuple(bytes(s) for s in seeds)
-        self._signers: list[ed25519.Ed25519PrivateKey | mldsa.MLDSA65PrivateKey] = []
+        self._signers: list[ed25519.Ed25519PrivateKey | MLDSA65PrivateKey] = []
         keys = []
         for scheme, seed in zip(schemes, self._seeds, strict=True):
-            signer: ed25519.Ed25519PrivateKey | mldsa.MLDSA65PrivateKey
+            signer: ed25519.Ed25519PrivateKey | MLDSA65PrivateKey
             if scheme == "ed25519":
                 signer = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
             else:
-                signer = mldsa.MLDSA65PrivateKey.from_seed_bytes(seed)
+                signer = MLDSA65PrivateKey.from_seed_bytes(seed)
             self._signers.append(signer)
             keys.append(signer.public_key().public_bytes_raw())
         self._public = PublicIdentity(kind, keys)
