@@ -1,9 +1,10 @@
-"""KEM backends: who does the ML-KEM arithmetic.
+"""Backends: who does the ML-KEM (FIPS 203) and ML-DSA (FIPS 204) arithmetic.
 
 ``cryptography`` is the default and always present.  ``oqs`` (liboqs) is used when a
 liboqs shared library exists on the machine; it is never downloaded or built.  Backends
 are loaded lazily, once, and a backend that cannot load says why
-(:func:`backend_status`).  ``PQE2EE_BACKEND=oqs`` puts liboqs first in the chain.
+(:func:`backend_status`).  ``PQE2EE_BACKEND=oqs`` puts liboqs first in the chain, for
+KEMs (:func:`find_mlkem`) and signatures (:func:`find_mldsa`) alike.
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
-from pqe2ee.backends._interface import Backend, MLKEMOps
+from pqe2ee.backends._interface import Backend, MLDSAOps, MLKEMOps
 from pqe2ee.exceptions import BackendUnavailable, UnsupportedAlgorithm
+
+_OpsT = TypeVar("_OpsT", MLKEMOps, MLDSAOps)
 
 __all__ = [
     "BACKEND_NAMES",
     "Backend",
+    "MLDSAOps",
     "MLKEMOps",
     "backend_chain",
     "backend_status",
+    "find_mldsa",
     "find_mlkem",
     "get_backend",
 ]
@@ -80,7 +86,7 @@ def backend_status() -> dict[str, str]:
 
 
 def backend_chain() -> list[str]:
-    """Backend names in the order a KEM looks for a provider.
+    """Backend names in the order a KEM or signature scheme looks for a provider.
 
     ``cryptography`` first unless ``PQE2EE_BACKEND`` names another one to prefer.
     """
@@ -98,15 +104,26 @@ def find_mlkem(param_set: str, backend: str | None = None) -> tuple[str, MLKEMOp
     :raises BackendUnavailable: ``backend`` was named and cannot be loaded here.
     :raises UnsupportedAlgorithm: no backend offers it; the message says why for each.
     """
+    return _find(param_set, backend, lambda b: b.mlkem(param_set))
+
+
+def find_mldsa(param_set: str, backend: str | None = None) -> tuple[str, MLDSAOps]:
+    """Like :func:`find_mlkem`, for an ML-DSA parameter set ("ML-DSA-65")."""
+    return _find(param_set, backend, lambda b: b.mldsa(param_set))
+
+
+def _find(
+    param_set: str, backend: str | None, offer: Callable[[Backend], _OpsT | None]
+) -> tuple[str, _OpsT]:
     if backend is not None:
-        ops = get_backend(backend).mlkem(param_set)
+        ops = offer(get_backend(backend))
         if ops is None:
             raise UnsupportedAlgorithm(f"{param_set} is not available on the {backend} backend")
         return backend, ops
     reasons = []
     for name in backend_chain():
         try:
-            ops = get_backend(name).mlkem(param_set)
+            ops = offer(get_backend(name))
         except BackendUnavailable as exc:
             reasons.append(str(exc))
             continue

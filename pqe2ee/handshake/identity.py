@@ -24,8 +24,9 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from pqe2ee.backends.mldsa import MLDSA65PrivateKey, MLDSA65PublicKey
 from pqe2ee.exceptions import InvalidInput, InvalidSignature
 from pqe2ee.handshake.suites import AuthKind
 from pqe2ee.hazmat.kem import KEMPrivateKey, KEMPublicKey, get_kem
@@ -96,8 +97,8 @@ class PublicIdentity:
             raise InvalidInput(f"invalid kem identity key: {exc}") from None
 
     @cached_property
-    def _verifiers(self) -> list[ed25519.Ed25519PublicKey | mldsa.MLDSA65PublicKey]:
-        out: list[ed25519.Ed25519PublicKey | mldsa.MLDSA65PublicKey] = []
+    def _verifiers(self) -> list[ed25519.Ed25519PublicKey | MLDSA65PublicKey]:
+        out: list[ed25519.Ed25519PublicKey | MLDSA65PublicKey] = []
         if not self.kind.signs:
             return out
         for scheme, key in zip(_schemes(self.kind), self._keys, strict=True):
@@ -105,7 +106,7 @@ class PublicIdentity:
                 if scheme == "ed25519":
                     out.append(ed25519.Ed25519PublicKey.from_public_bytes(key))
                 else:
-                    out.append(mldsa.MLDSA65PublicKey.from_public_bytes(key))
+                    out.append(MLDSA65PublicKey.from_public_bytes(key))
             except ValueError:
                 raise InvalidInput(f"invalid {scheme} public key in identity") from None
         return out
@@ -220,7 +221,7 @@ class Identity:
             raise InvalidInput(f"a {kind.value} identity needs {len(schemes)} seed(s) of 32 bytes")
         self.kind = kind
         self._seeds = tuple(bytes(s) for s in seeds)
-        self._signers: list[ed25519.Ed25519PrivateKey | mldsa.MLDSA65PrivateKey] = []
+        self._signers: list[ed25519.Ed25519PrivateKey | MLDSA65PrivateKey] = []
         self._kem_key: KEMPrivateKey | None = None
         if not kind.signs:
             # expanded once (about 0.3 ms): every handshake decapsulates with it
@@ -230,11 +231,11 @@ class Identity:
             return
         keys = []
         for scheme, seed in zip(schemes, self._seeds, strict=True):
-            signer: ed25519.Ed25519PrivateKey | mldsa.MLDSA65PrivateKey
+            signer: ed25519.Ed25519PrivateKey | MLDSA65PrivateKey
             if scheme == "ed25519":
                 signer = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
             else:
-                signer = mldsa.MLDSA65PrivateKey.from_seed_bytes(seed)
+                signer = MLDSA65PrivateKey.from_seed_bytes(seed)
             self._signers.append(signer)
             keys.append(signer.public_key().public_bytes_raw())
         self._public = PublicIdentity(kind, keys)

@@ -1,4 +1,4 @@
-"""Which backends the KEM tests run on: every one that loads here.
+"""Which backends the KEM and signature tests run on: every one that loads here.
 
 The liboqs backend loads only where a liboqs shared library exists (point
 ``OQS_INSTALL_PATH`` at one to test it); elsewhere its tests are not generated and
@@ -24,3 +24,18 @@ def loadable_backends() -> list[str]:
 
 def mlkem_on_backends() -> list[str]:
     return loadable_backends()
+
+
+def mldsa_on_backends() -> list[str]:
+    return [name for name in loadable_backends() if get_backend(name).mldsa("ML-DSA-65")]
+
+
+def mlkem_derand_providers() -> list[str]:
+    """Who can replay Encaps_internal(ek, m): the kyber-py oracle, and each backend here
+    that takes fixed randomness (liboqs, through ``OQS_KEM_encaps_derand``)."""
+    out = ["kyber-py"]
+    for name in loadable_backends():
+        ops = get_backend(name).mlkem("ML-KEM-768")
+        if ops is not None and hasattr(ops, "encapsulate_derand"):
+            out.append(name)
+    return out

@@ -35,6 +35,8 @@ def _run_without_liboqs(code: str, **env: str) -> dict[str, object]:
         """
     )
     full_env = {**os.environ, "OQS_INSTALL_PATH": "/nonexistent/oqs", **env}
+    if "PQE2EE_LIBOQS" not in env:
+        full_env.pop("PQE2EE_LIBOQS", None)
     out = subprocess.run(
         [sys.executable, "-c", prelude + textwrap.dedent(code)],
         env=full_env,
@@ -47,7 +49,8 @@ def _run_without_liboqs(code: str, **env: str) -> dict[str, object]:
     return result
 
 
-def test_default_backend_is_cryptography() -> None:
+def test_default_backend_is_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PQE2EE_BACKEND", raising=False)
     assert get_backend("cryptography").name == "cryptography"
     assert backend_chain()[0] == "cryptography"
     assert "cryptography" in backend_status()["cryptography"]
@@ -112,6 +115,123 @@ def test_without_liboqs_preferring_it_falls_back() -> None:
     assert result == {"backend": "cryptography"}
 
 
+def test_without_liboqs_signatures_fall_back_and_naming_oqs_says_why() -> None:
+    result = _run_without_liboqs(
+        """
+        from pqe2ee.backends import find_mldsa
+        from pqe2ee.backends.mldsa import MLDSA65PrivateKey
+        from pqe2ee.exceptions import BackendUnavailable
+        from pqe2ee.handshake.identity import Identity
+        ident = Identity.generate("ml-dsa-65")
+        ident.public().verify(b"m", ident.sign(b"m"))
+        out = {"chain": find_mldsa("ML-DSA-65")[0],
+               "key": MLDSA65PrivateKey.from_seed_bytes(bytes(32)).backend}
+        try:
+            find_mldsa("ML-DSA-65", "oqs")
+        except BackendUnavailable as exc:
+            out["named"] = str(exc)
+        out["oqs_imported"] = "oqs" in sys.modules
+        print(json.dumps(out))
+        """,
+        PQE2EE_BACKEND="oqs",
+    )
+    assert result["chain"] == result["key"] == "cryptography"
+    assert "no liboqs shared library found" in str(result["named"])
+    assert result["oqs_imported"] is False
+
+
+_COUNT_FIND_LIBRARY = """
+    import ctypes.util, json, sys
+    calls = []
+    _real = ctypes.util.find_library
+    def _counting(name):
+        calls.append(name)
+        return {answer}
+    ctypes.util.find_library = _counting
+"""
+
+
+def _run_counting(code: str, answer: str, **env: str) -> dict[str, object]:
+    full_env = {**os.environ, **env}
+    for name in ("PQE2EE_LIBOQS", "OQS_INSTALL_PATH"):
+        if name not in env:
+            full_env.pop(name, None)
+    prelude = textwrap.dedent(_COUNT_FIND_LIBRARY.format(answer=answer))
+    out = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(out.stdout)
+    return result
+
+
+_LOOK_TWICE = """
+    from pqe2ee.backends import backend_status, find_mldsa, find_mlkem
+    from pqe2ee.backends._oqs import find_liboqs
+    import pqe2ee.handshake, pqe2ee.hazmat.kem
+    at_import = len(calls)
+    for _ in range(3):
+        backend_status()
+        find_liboqs()
+        find_mlkem("ML-KEM-768")
+        find_mldsa("ML-DSA-65")
+    print(json.dumps({"at_import": at_import, "calls": calls, "path": find_liboqs()[0]}))
+"""
+
+
+def test_the_library_lookup_runs_once_and_not_at_import() -> None:
+    result = _run_counting(
+        _LOOK_TWICE, "None", OQS_INSTALL_PATH="/nonexistent/oqs", PQE2EE_BACKEND="oqs"
+    )
+    assert result["at_import"] == 0
+    assert result["calls"] == ["oqs"]
+    assert result["path"] is None
+
+
+def test_a_bad_pqe2ee_libOQS_override_is_named_and_nothing_else_is_searched() -> None:
+    result = _run_counting(
+        """
+        from pqe2ee.backends import backend_status
+        print(json.dumps({"status": backend_status()["oqs"], "calls": calls}))
+        """,
+        "None",
+        PQE2EE_LIBOQS="/nonexistent/liboqs.so",
+    )
+    assert result["calls"] == []
+    assert "PQE2EE_LIBOQS=/nonexistent/liboqs.so is not a loadable liboqs" in str(result["status"])
+
+
+@needs_oqs
+def test_liboqs_loads_from_the_override_with_no_system_search() -> None:
+    """``oqs`` is handed the checked path: no find_library call, the same library."""
+    from pqe2ee.backends._oqs import find_liboqs
+
+    path = find_liboqs()[0]
+    assert path is not None
+    result = _run_counting(
+        """
+        from pqe2ee.backends import get_backend
+        from pqe2ee.backends.mldsa import MLDSA65PrivateKey
+        backend = get_backend("oqs")
+        oqs = sys.modules["oqs"]  # imported by the backend, never by hand (it downloads)
+        key = MLDSA65PrivateKey.from_seed_bytes(bytes(32))
+        print(json.dumps({"calls": calls, "loaded": oqs.native()._name,
+                          "version": backend.version(), "key": key.backend}))
+        """,
+        "None",
+        PQE2EE_LIBOQS=path,
+        PQE2EE_BACKEND="oqs",
+    )
+    assert result["calls"] == []
+    assert result["loaded"] == path
+    assert str(result["version"]).startswith("liboqs ")
+    assert result["key"] == "oqs"
+
+
 def test_unloadable_backend_is_reported_not_raised_by_status() -> None:
     status = backend_status()
     assert set(status) == {"cryptography", "oqs"}
@@ -137,6 +257,16 @@ def test_oqs_and_cryptography_interoperate(name: str) -> None:
         for enc, dec in ((a, b), (b, a)):
             ss, ct = enc.encapsulate(pk)
             assert dec.decapsulate(sk, ct) == ss
+
+
+@needs_oqs
+def test_oqs_serves_mldsa_and_is_chosen_when_preferred(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pqe2ee.backends import find_mldsa
+
+    monkeypatch.delenv("PQE2EE_BACKEND", raising=False)
+    assert find_mldsa("ML-DSA-65")[0] == "cryptography"
+    monkeypatch.setenv("PQE2EE_BACKEND", "oqs")
+    assert find_mldsa("ML-DSA-65")[0] == "oqs"
 
 
 @needs_oqs

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from pqe2ee.exceptions import InvalidInput, UnsupportedAlgorithm
 from pqe2ee.hazmat.kem import KEM, get_kem
 from pqe2ee.hazmat.kem.mlkem import PARAMETER_SETS, ek_modulus_ok
-from tests.backends.loadable import mlkem_on_backends
+from tests.backends.loadable import mlkem_derand_providers, mlkem_on_backends
 from tests.conftest import VECTORS, load_json, wycheproof_cases
 from tests.hazmat._kyberpy import kyberpy_mlkem
 
@@ -50,6 +50,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 def _kem(name: str, backend: str) -> KEM[Any, Any]:
     return get_kem(name, backend=backend)
+
+
+@pytest.fixture(params=mlkem_derand_providers(), ids=lambda p: p)
+def derand(request: pytest.FixtureRequest) -> str:
+    """The kyber-py oracle, and every backend here that encapsulates with given m."""
+    return str(request.param)
+
+
+def _derand_kem(name: str, provider: str) -> Any:
+    if provider == "kyber-py":
+        return kyberpy_mlkem(name)
+    return get_kem(name, backend=provider)
 
 
 @pytest.mark.parametrize(("name", "case"), _cases("_test"))
@@ -90,9 +102,10 @@ def test_wycheproof_encaps_key_checks(name: str, case: dict[str, Any], backend: 
 
 
 @pytest.mark.parametrize(("name", "case"), _cases("_encaps_test"))
-def test_wycheproof_encaps_known_answer(name: str, case: dict[str, Any]) -> None:
-    """Encaps_internal(ek, m) through pqe2ee's ML-KEM layer on the kyber-py oracle."""
-    kem = kyberpy_mlkem(name)
+def test_wycheproof_encaps_known_answer(name: str, case: dict[str, Any], derand: str) -> None:
+    """Encaps_internal(ek, m) through pqe2ee's ML-KEM layer, on the kyber-py oracle and
+    on each backend that takes fixed randomness."""
+    kem = _derand_kem(name, derand)
     ek, m = bytes.fromhex(case["ek"]), bytes.fromhex(case["m"])
     if case["result"] == "valid":
         ss, ct = kem.encapsulate_derand_for_testing_only(ek, m)
@@ -143,8 +156,11 @@ def _acvp_encaps() -> list[Any]:
 
 
 @pytest.mark.parametrize(("name", "case"), _acvp_encaps())
-def test_acvp_encapsulation(name: str, case: dict[str, Any]) -> None:
-    kem = kyberpy_mlkem(name)
+def test_acvp_encapsulation(name: str, case: dict[str, Any], derand: str) -> None:
+    try:
+        kem = _derand_kem(name, derand)
+    except UnsupportedAlgorithm:
+        pytest.skip(f"{name} is not on backend {derand} (declared: no ML-KEM-512)")
     ss, ct = kem.encapsulate_derand_for_testing_only(
         bytes.fromhex(case["ek"]), bytes.fromhex(case["m"])
     )
@@ -183,11 +199,11 @@ def _cctv_record(path: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_cctv_unlucky_sample(size: str) -> None:
+def test_cctv_unlucky_sample(size: str, derand: str) -> None:
     """Rejection sampling that needs many more XOF bytes than usual (ek/m/c/K part only:
     the file's key generation predates final FIPS 203, see SOURCES.md)."""
     rec = _cctv_record(CCTV / "unluckysample" / f"ML-KEM-{size}.txt")
-    kem = kyberpy_mlkem(f"ML-KEM-{size}")
+    kem = _derand_kem(f"ML-KEM-{size}", derand)
     ss, ct = kem.encapsulate_derand_for_testing_only(rec["ek"], rec["m"])
     assert (ct, ss) == (rec["c"], rec["K"])
     # and the production backends accept the key and encapsulate to it

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from pqe2ee.exceptions import InvalidInput
 from pqe2ee.hazmat.kem import get_kem
 from pqe2ee.hazmat.kem.xwing import XWING_LABEL, XWingKEM
-from tests.backends.loadable import mlkem_on_backends
+from tests.backends.loadable import mlkem_derand_providers, mlkem_on_backends
 from tests.conftest import VECTORS, load_json
 from tests.hazmat._kyberpy import kyberpy_mlkem
 
@@ -50,9 +50,14 @@ def test_decapsulation(case: dict[str, str], xwing: Any) -> None:
     assert xwing.decapsulate(_hex(case, "sk"), _hex(case, "ct")) == _hex(case, "ss")
 
 
+@pytest.mark.parametrize("provider", mlkem_derand_providers())
 @pytest.mark.parametrize("case", CASES)
-def test_encapsulation_with_fixed_randomness(case: dict[str, str]) -> None:
-    kem = XWingKEM(kyberpy_mlkem("ML-KEM-768"))
+def test_encapsulation_with_fixed_randomness(case: dict[str, str], provider: str) -> None:
+    """On the kyber-py oracle and on each backend that encapsulates with given m."""
+    if provider == "kyber-py":
+        kem: Any = XWingKEM(kyberpy_mlkem("ML-KEM-768"))
+    else:
+        kem = get_kem("X-Wing", backend=provider)
     ss, ct = kem.encapsulate_derand_for_testing_only(_hex(case, "pk"), _hex(case, "eseed"))
     assert ct == _hex(case, "ct")
     assert ss == _hex(case, "ss")
