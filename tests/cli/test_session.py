@@ -357,4 +357,5 @@ def test_kem_identities_from_keygen_to_a_session(tmp_path: Path, how: str) -> No
             assert ("added" in client.stderr) == (n == 0)
     if how == "known-peers":
         name, kind, *rest = store.read_text().split()
+        assert name == f"127.0.0.1:{port}"
         assert kind == "kem" and len(rest) == 2  # fingerprint and key
