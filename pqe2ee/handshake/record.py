@@ -6,7 +6,8 @@ the maximum before the payload is buffered.  Encrypted records seal
 associated data, so a record cannot be moved, replayed, dropped or re-typed without
 failing authentication.  The padding (§10) is the sender's policy
 (:class:`~pqe2ee.hazmat.padding.Padding`); every receiver strips it: the inner type is
-the last nonzero byte, and a plaintext of zeros only has none and is fatal.  Each direction has its own key and sequence counter; a key is updated
+the last nonzero byte, and a plaintext of zeros only has none and is fatal.  Each
+direction has its own key and sequence counter; a key is updated
 (HKDF, "traffic upd") long before its AEAD's usage limit, and the counter never wraps.
 """
 

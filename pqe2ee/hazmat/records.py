@@ -2,10 +2,10 @@
 
 A record is the frame ``0x17 || length u24 || AEAD(key, nonce, aad = those 4 bytes,
 content || inner_type || zeros[pad])`` with ``nonce = iv XOR seq`` (the padding, §10, is
-chosen by a :class:`~pqe2ee.hazmat.padding.Padding` and stripped by every receiver), so a record cannot be moved,
-replayed, dropped or re-typed without failing authentication.  This module seals and
-opens whole runs of records in one C call each, and holds the format's sizes, read from
-``csrc/records.h``.  It does no policy: the record layer
+chosen by a :class:`~pqe2ee.hazmat.padding.Padding` and stripped by every receiver),
+so a record cannot be moved, replayed, dropped or re-typed without failing
+authentication.  This module seals and opens whole runs of records in one C call each,
+and holds the format's sizes, read from ``csrc/records.h``.  It does no policy: the record layer
 (:mod:`pqe2ee.handshake.record`) counts sequence numbers, decides when to rekey and what
 an inner type means.
 """

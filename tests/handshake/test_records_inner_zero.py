@@ -35,7 +35,9 @@ def _ciphers(aead: str) -> tuple[rec.RecordCipher, rec.RecordCipher]:
     return rec.RecordCipher(aead, secret), rec.RecordCipher(aead, secret)
 
 
-def _c_open(receiver: rec.RecordCipher, aead: str, wire: bytes) -> tuple[records.OpenedRecords, bytes]:
+def _c_open(
+    receiver: rec.RecordCipher, aead: str, wire: bytes
+) -> tuple[records.OpenedRecords, bytes]:
     out = bytearray(len(wire))
     opened = records.open_records(
         aead, receiver._key, receiver._iv, wire, out, first_seq=0, max_frame=rec.MAX_ENCRYPTED
