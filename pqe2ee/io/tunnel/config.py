@@ -219,7 +219,7 @@ def load_toml(path: str | os.PathLike[str], role: str) -> dict[str, Any]:
             merged[key] = str(path.parent / str(value))
         if key == "pad":
             try:
-                merged[key] = Padding.parse(value)
+                merged[key] = Padding.parse(str(value))  # a str: checked above
             except ValueError as exc:
                 raise ValueError(f"{path}: 'pad': {exc}") from None
     return merged
