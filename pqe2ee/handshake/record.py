@@ -356,21 +356,27 @@ class RecordCipher:
             self.seq += count
             self.bytes_used += n
             return out
-        sizes = [min(MAX_PLAINTEXT, n - i * MAX_PLAINTEXT) for i in range(count)]
-        padded = [padding.padded_length(size + 1) for size in sizes]
-        out = bytearray(sum(padded) + count * (HEADER + TAG))
-        staging = bytearray(0)
+        pad = padding.padded_length if padding.enabled else None
+        if pad is None:
+            out = bytearray(n + count * _bulk.OVERHEAD)
+        else:
+            last = n - (count - 1) * MAX_PLAINTEXT
+            padded_sum = (count - 1) * pad(MAX_PLAINTEXT + 1) + pad(last + 1)
+            out = bytearray(padded_sum + count * (HEADER + TAG))
+        staging = bytearray(min(n, MAX_PLAINTEXT) + 1)
         view, out_view = memoryview(data), memoryview(out)
         pos = 0
-        for i, (size, plain_len) in enumerate(zip(sizes, padded, strict=True)):
-            chunk = view[i * MAX_PLAINTEXT : i * MAX_PLAINTEXT + size]
-            length = plain_len + TAG
+        for i in range(count):
+            chunk = view[i * MAX_PLAINTEXT : (i + 1) * MAX_PLAINTEXT]
+            size = len(chunk)
+            if pad is None:
+                length = size + 1 + TAG
+                plain = staging if size + 1 == len(staging) else bytearray(size + 1)
+            else:  # a fresh buffer: its padding is zeros
+                plain = bytearray(pad(size + 1))
+                length = len(plain) + TAG
             header = bytes((CT_ENCRYPTED, length >> 16, (length >> 8) & 0xFF, length & 0xFF))
             out[pos : pos + HEADER] = header
-            # reused only for a record of the same size: its padding is still zeros
-            same = len(staging) == plain_len and i > 0 and sizes[i - 1] == size
-            plain = staging if same else bytearray(plain_len)
-            staging = plain
             plain[:size] = chunk
             plain[size] = inner_type
             self._aead.encrypt_into(
