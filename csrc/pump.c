@@ -321,8 +321,6 @@ static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
     return PQE2EE_PUMP_DONE;
 }
 
-/* How much plaintext may be read now: what sess_out can take once sealed (less the
- * reserve), what the stage holds, and what the send limit still allows. */
 /* The most content bytes of one record whose sealed frame fits in room bytes (less than
  * record_size), under a padding policy: P is monotone, so a binary search finds it. */
 static size_t padded_fit(const pqe2ee_pump *p, size_t room) {
@@ -341,6 +339,8 @@ static size_t padded_fit(const pqe2ee_pump *p, size_t room) {
     return lo;
 }
 
+/* How much plaintext may be read now: what sess_out can take once sealed (less the
+ * reserve), what the stage holds, and what the send limit still allows. */
 static size_t read_allowance(pqe2ee_pump *p) {
     size_t room = pqe2ee_buf_room(&p->sess_out, p->sess_out.cap / 2), rs = p->record_size;
     /* keep the reserve free for the caller's records (close, key update, alert), which
