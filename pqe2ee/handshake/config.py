@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pqe2ee.exceptions import IdentityRejected
 from pqe2ee.handshake.identity import Identity, PublicIdentity
 from pqe2ee.handshake.suites import Policy
+from pqe2ee.hazmat.padding import NO_PADDING, Padding
 
 __all__ = ["Config", "PeerCheck"]
 
@@ -42,6 +43,10 @@ class Config:
     :param psk_identity: the name both sides know the PSK by (sent in the clear).
     :param channel_binding: optional bytes both sides know (e.g. an outer TLS
         exporter value); they seed the transcript, so a mismatch fails the handshake.
+    :param padding: how this side pads the encrypted records it sends (docs/protocol.md
+        §10): a :class:`~pqe2ee.hazmat.padding.Padding` or its text (``"none"``, the
+        default; ``"padme"``; ``"block:N"``), kept as a ``Padding``.  Sender-only: the
+        peer strips padding whatever its own policy.
     """
 
     identity: Identity | None = None
@@ -52,8 +57,10 @@ class Config:
     psk: bytes | None = None
     psk_identity: bytes = b""
     channel_binding: bytes = b""
+    padding: Padding | str = NO_PADDING
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "padding", Padding.of(self.padding))
         if self.psk is not None and len(self.psk) < 32:
             raise ValueError("a pre-shared key must be at least 32 bytes")
         if (self.psk is None) != (self.psk_identity == b""):
