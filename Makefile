@@ -70,7 +70,8 @@ sanitize: $(ASAN_STAMP)
 		ignore=shutil.ignore_patterns('*.so', '__pycache__'))"
 	cp $(ASAN_EXT)/pqe2ee/_core*.so $(ASAN_LIB)/pqe2ee/
 	$(SAN_ENV) $(PY) -P -m pytest -q -p no:cacheprovider --capture=sys --import-mode=append tests/hazmat/stream/test_*.py tests/handshake/test_records_core.py \
-		tests/handshake/test_records_inner_zero.py tests/io/test_socket_pump.py
+		tests/handshake/test_records_inner_zero.py tests/handshake/test_padding.py \
+		tests/io/test_socket_pump.py tests/io/test_socket_pump_padding.py
 
 test: build lint typecheck pytest sanitize
 

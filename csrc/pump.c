@@ -45,7 +45,10 @@
 
 struct pqe2ee_pump {
     int cipher;
-    size_t record_size, max_frame;
+    size_t record_size, max_frame, buffer_size;
+    int pad_mode;     /* the padding policy of sealed records (records.h, PQE2EE_PAD_*) */
+    size_t pad_block;
+    size_t reserve;   /* room kept free in sess_out for the caller's records */
     EVP_CIPHER_CTX *seal_ctx, *open_ctx;
     unsigned char send_iv[IV_LEN], recv_iv[IV_LEN];
     unsigned long long send_seq, recv_seq, send_limit, recv_limit;
@@ -80,6 +83,10 @@ pqe2ee_pump *pqe2ee_pump_new(int cipher, size_t record_size, size_t max_frame,
     p->cipher = cipher;
     p->record_size = record_size;
     p->max_frame = max_frame;
+    p->buffer_size = buffer_size;
+    p->pad_mode = PQE2EE_PAD_NONE;
+    p->pad_block = 1;
+    p->reserve = RESERVE;
     /* a full stage of plaintext sealed, plus room for the caller's few control records */
     sealed_max = buffer_size + (buffer_size / record_size + 1) * OVERHEAD;
     if (!pqe2ee_buf_init(&p->stage, buffer_size, 1) ||
@@ -130,6 +137,43 @@ int pqe2ee_pump_set_key(pqe2ee_pump *p, int send, const unsigned char *key, size
         memcpy(p->recv_iv, iv, IV_LEN);
         p->recv_seq = seq;
         p->recv_limit = limit;
+    }
+    return PQE2EE_PUMP_DONE;
+}
+
+/* The padded plaintext length of a record of len content bytes under the pump's policy. */
+static size_t padded(const pqe2ee_pump *p, size_t len) {
+    return p->pad_mode == PQE2EE_PAD_NONE
+               ? len + 1
+               : pqe2ee_record_padded_length(p->pad_mode, p->pad_block, len + 1);
+}
+
+int pqe2ee_pump_set_padding(pqe2ee_pump *p, int pad_mode, size_t pad_block) {
+    size_t small, full, cap;
+    if (p == NULL || pqe2ee_record_padded_length(pad_mode, pad_block, 1) == 0 ||
+        pqe2ee_buf_used(&p->sess_out) > 0) {
+        return PQE2EE_PUMP_ERR_STATE;
+    }
+    p->pad_mode = pad_mode;
+    p->pad_block = pad_block;
+    if (pad_mode == PQE2EE_PAD_NONE) {
+        p->reserve = RESERVE;
+        return PQE2EE_PUMP_DONE;
+    }
+    /* The caller's records (a key update, its answer, a close, an alert) are padded
+     * too: keep room for four of them, and room for one full padded record of data, so
+     * the pump can always seal at least one record when sess_out is empty. */
+    small = HEADER_LEN + padded(p, 1) + TAG_LEN;
+    full = HEADER_LEN + padded(p, p->record_size) + TAG_LEN;
+    p->reserve = RESERVE + 4 * small;
+    cap = p->buffer_size + (p->buffer_size / p->record_size + 1) * OVERHEAD + p->reserve + full;
+    if (cap > p->sess_out.cap) {
+        struct pqe2ee_buf bigger;
+        if (!pqe2ee_buf_init(&bigger, cap, 0)) {
+            return PQE2EE_PUMP_ERR_STATE;
+        }
+        pqe2ee_buf_release(&p->sess_out);
+        p->sess_out = bigger;
     }
     return PQE2EE_PUMP_DONE;
 }
@@ -203,7 +247,7 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
     struct pqe2ee_buf *in = &p->sess_in, *out = &p->plain_out;
     while (p->control_len == 0 && pqe2ee_buf_used(in) > 0) {
         const unsigned char *frame = in->p + in->head;
-        size_t body, text;
+        size_t body, text, inner;
         unsigned char *dst;
         int status;
         if (frame[0] != PQE2EE_RECORD_CT_ENCRYPTED) {
@@ -238,18 +282,20 @@ static int open_records(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
         if (status != PQE2EE_STREAM_OK) {
             return fail(p, PQE2EE_PUMP_ERR_STATE);
         }
-        if (dst[text - 1] != PQE2EE_RECORD_INNER_DATA) {
+        inner = pqe2ee_record_inner(dst, text); /* padding stripped (§10.1) */
+        if (inner == 0 || dst[inner - 1] != PQE2EE_RECORD_INNER_DATA) {
+            /* a control record, or none at all (all zeros, which the caller refuses) */
             OPENSSL_cleanse(dst, text); /* the caller opens it again, with this seq */
             p->control_len = HEADER_LEN + body;
             break;
         }
-        OPENSSL_cleanse(dst + text - 1, 1);
-        out->tail += text - 1;
+        OPENSSL_cleanse(dst + inner - 1, 1); /* the padding after it is zeros already */
+        out->tail += inner - 1;
         pqe2ee_buf_grew(out);
         pqe2ee_buf_consume(in, HEADER_LEN + body);
         p->recv_seq += 1;
         r->opened_records += 1;
-        r->opened_bytes += text - 1;
+        r->opened_bytes += inner - 1;
     }
     return PQE2EE_PUMP_DONE;
 }
@@ -259,12 +305,13 @@ static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
     struct pqe2ee_buf *st = &p->stage, *out = &p->sess_out;
     while (pqe2ee_buf_used(st) > 0) {
         size_t len = pqe2ee_buf_used(st) < p->record_size ? pqe2ee_buf_used(st) : p->record_size;
+        size_t pad = padded(p, len) - (len + 1);
         if (!pqe2ee_record_seal_one(p->seal_ctx, p->send_iv, p->send_seq,
-                                    PQE2EE_RECORD_INNER_DATA, st->p + st->head, len,
+                                    PQE2EE_RECORD_INNER_DATA, st->p + st->head, len, pad,
                                     out->p + out->tail)) {
             return fail(p, PQE2EE_PUMP_ERR_STATE);
         }
-        out->tail += len + OVERHEAD;
+        out->tail += len + pad + OVERHEAD;
         pqe2ee_buf_grew(out);
         pqe2ee_buf_consume(st, len);
         p->send_seq += 1;
@@ -274,16 +321,41 @@ static int seal_stage(pqe2ee_pump *p, struct pqe2ee_pump_result *r) {
     return PQE2EE_PUMP_DONE;
 }
 
+/* The most content bytes of one record whose sealed frame fits in room bytes (less than
+ * record_size), under a padding policy: P is monotone, so a binary search finds it. */
+static size_t padded_fit(const pqe2ee_pump *p, size_t room) {
+    size_t lo = 0, hi = room > OVERHEAD ? room - OVERHEAD : 0;
+    if (hi >= p->record_size) {
+        hi = p->record_size - 1;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (HEADER_LEN + padded(p, mid) + TAG_LEN <= room) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return lo;
+}
+
 /* How much plaintext may be read now: what sess_out can take once sealed (less the
  * reserve), what the stage holds, and what the send limit still allows. */
 static size_t read_allowance(pqe2ee_pump *p) {
     size_t room = pqe2ee_buf_room(&p->sess_out, p->sess_out.cap / 2), rs = p->record_size;
-    /* keep RESERVE free for the caller's records (close, key update, alert), which
+    /* keep the reserve free for the caller's records (close, key update, alert), which
      * must fit even while the session's reader is not taking anything */
-    room = room > RESERVE ? room - RESERVE : 0;
-    size_t full = room / (rs + OVERHEAD);
-    size_t rest = room - full * (rs + OVERHEAD);
-    size_t n = full * rs + (rest > OVERHEAD ? rest - OVERHEAD : 0);
+    room = room > p->reserve ? room - p->reserve : 0;
+    size_t n;
+    if (p->pad_mode == PQE2EE_PAD_NONE) {
+        size_t full = room / (rs + OVERHEAD);
+        size_t rest = room - full * (rs + OVERHEAD);
+        n = full * rs + (rest > OVERHEAD ? rest - OVERHEAD : 0);
+    } else {
+        size_t sealed_full = HEADER_LEN + padded(p, rs) + TAG_LEN;
+        size_t full = room / sealed_full;
+        n = full * rs + padded_fit(p, room - full * sealed_full);
+    }
     unsigned long long records = p->send_limit - p->send_seq;
     if (records < (n + rs - 1) / rs) {
         n = (size_t)records * rs;

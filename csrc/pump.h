@@ -84,6 +84,12 @@ struct pqe2ee_pump_result {
 pqe2ee_pump *pqe2ee_pump_new(int cipher, size_t record_size, size_t max_frame,
                              size_t buffer_size);
 
+/* Pad every record the pump seals as (pad_mode, pad_block) say (records.h's PQE2EE_PAD_*,
+ * docs/protocol.md §10; the default is PQE2EE_PAD_NONE).  Only before the first record
+ * is sealed or pushed (SESSION_OUT empty); it may grow that buffer so that the caller's
+ * padded records and one full padded record always fit.  ERR_STATE on a bad policy. */
+int pqe2ee_pump_set_padding(pqe2ee_pump *pump, int pad_mode, size_t pad_block);
+
 /* Wipe every buffer and key, then free.  NULL is accepted. */
 void pqe2ee_pump_free(pqe2ee_pump *pump);
 

@@ -22,12 +22,84 @@
 #define INNER_DATA PQE2EE_RECORD_INNER_DATA
 #define MAX_RECORD ((size_t)PQE2EE_RECORD_MAX_PLAINTEXT)
 #define OVERHEAD PQE2EE_RECORD_OVERHEAD
+#define MAX_INNER ((size_t)PQE2EE_RECORD_MAX_INNER)
 
 /* records.h states its sizes as plain numbers (cffi's cdef reads them); hold them to the
  * format they describe. */
 _Static_assert(PQE2EE_RECORD_OVERHEAD == HEADER_LEN + 1 + TAG_LEN, "header, type, tag");
 _Static_assert(PQE2EE_RECORD_MIN_FRAME == 1 + TAG_LEN, "inner type and tag");
 _Static_assert(PQE2EE_RECORD_MAX_FRAME == PQE2EE_RECORD_MAX_PLAINTEXT + 256, "2^16 + 256");
+_Static_assert(PQE2EE_RECORD_MAX_INNER == PQE2EE_RECORD_MAX_FRAME - TAG_LEN, "frame less tag");
+
+/* Padding comes from here, a few calls per record: the padding is encrypted like any
+ * plaintext, so the zeros only need to exist. */
+static const unsigned char zeros[1024];
+
+/* Padme (Nikitin et al., PETS 2019, §4; docs/protocol.md §10.2): keep the top
+ * S = floor(log2 E) + 1 bits of len, where E = floor(log2 len), and round the rest up. */
+static size_t padme(size_t len) {
+    unsigned e = 0, s = 0;
+    size_t mask;
+    if (len < 2) {
+        return len;
+    }
+    while ((len >> (e + 1)) != 0) {
+        e++; /* e = floor(log2 len) */
+    }
+    while ((e >> s) != 0) {
+        s++; /* s = floor(log2 e) + 1 */
+    }
+    mask = ((size_t)1 << (e - s)) - 1;
+    return (len + mask) & ~mask;
+}
+
+size_t pqe2ee_record_padded_length(int pad_mode, size_t pad_block, size_t len) {
+    size_t padded;
+    if (len < 1 || len > MAX_RECORD + 1) {
+        return 0;
+    }
+    switch (pad_mode) {
+    case PQE2EE_PAD_NONE:
+        return len;
+    case PQE2EE_PAD_PADME:
+        padded = padme(len);
+        break;
+    case PQE2EE_PAD_BLOCK:
+        if (pad_block < 1 || pad_block > PQE2EE_PAD_BLOCK_MAX) {
+            return 0;
+        }
+        padded = (len + pad_block - 1) / pad_block * pad_block;
+        break;
+    default:
+        return 0;
+    }
+    /* never beyond the frame maximum: a full record is padded to it at most (§10.3) */
+    return padded < MAX_INNER ? padded : MAX_INNER;
+}
+
+size_t pqe2ee_records_sealed_size(size_t in_len, size_t record_size, int pad_mode,
+                                  size_t pad_block) {
+    size_t n, full, rest, size, p_full, p_rest;
+    if (record_size == 0 || record_size > MAX_RECORD) {
+        return 0;
+    }
+    n = in_len == 0 ? 1 : (in_len - 1) / record_size + 1;
+    full = in_len / record_size;
+    rest = in_len - full * record_size;
+    p_full = pqe2ee_record_padded_length(pad_mode, pad_block, record_size + 1);
+    p_rest = pqe2ee_record_padded_length(pad_mode, pad_block, rest + 1);
+    if (p_full == 0 || p_rest == 0 || full > SIZE_MAX / (HEADER_LEN + p_full + TAG_LEN)) {
+        return 0;
+    }
+    size = full * (HEADER_LEN + p_full + TAG_LEN);
+    if (n > full) { /* a short last record, or the one empty record */
+        if (size > SIZE_MAX - (HEADER_LEN + p_rest + TAG_LEN)) {
+            return 0;
+        }
+        size += HEADER_LEN + p_rest + TAG_LEN;
+    }
+    return size;
+}
 
 static void record_nonce(const unsigned char *iv, unsigned long long seq,
                          unsigned char nonce[IV_LEN]) {
@@ -39,8 +111,8 @@ static void record_nonce(const unsigned char *iv, unsigned long long seq,
 
 int pqe2ee_record_seal_one(EVP_CIPHER_CTX *ctx, const unsigned char *iv, unsigned long long seq,
                            unsigned char inner_type, const unsigned char *in, size_t len,
-                           unsigned char *out) {
-    size_t body = len + 1 + TAG_LEN;
+                           size_t pad, unsigned char *out) {
+    size_t body = len + 1 + pad + TAG_LEN, done = 0;
     unsigned char nonce[IV_LEN];
     unsigned char fin[TAG_LEN];
     int finl = 0;
@@ -49,13 +121,30 @@ int pqe2ee_record_seal_one(EVP_CIPHER_CTX *ctx, const unsigned char *iv, unsigne
     out[2] = (unsigned char)(body >> 8);
     out[3] = (unsigned char)body;
     record_nonce(iv, seq, nonce);
-    return EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) == 1 &&
-           pqe2ee_aead_aad(ctx, 1, out, HEADER_LEN) &&
-           pqe2ee_aead_text(ctx, 1, out + HEADER_LEN, in, len) &&
-           pqe2ee_aead_text(ctx, 1, out + HEADER_LEN + len, &inner_type, 1) &&
-           EVP_EncryptFinal_ex(ctx, fin, &finl) == 1 && finl == 0 &&
-           EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + HEADER_LEN + len + 1) ==
-               1;
+    if (EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
+        !pqe2ee_aead_aad(ctx, 1, out, HEADER_LEN) ||
+        !pqe2ee_aead_text(ctx, 1, out + HEADER_LEN, in, len) ||
+        !pqe2ee_aead_text(ctx, 1, out + HEADER_LEN + len, &inner_type, 1)) {
+        return 0;
+    }
+    while (done < pad) { /* none without padding: the bulk path pays nothing for it */
+        size_t n = pad - done < sizeof zeros ? pad - done : sizeof zeros;
+        if (!pqe2ee_aead_text(ctx, 1, out + HEADER_LEN + len + 1 + done, zeros, n)) {
+            return 0;
+        }
+        done += n;
+    }
+    return EVP_EncryptFinal_ex(ctx, fin, &finl) == 1 && finl == 0 &&
+           EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
+                               out + HEADER_LEN + len + 1 + pad) == 1;
+}
+
+size_t pqe2ee_record_inner(const unsigned char *plain, size_t text) {
+    size_t i = text;
+    while (i > 0 && plain[i - 1] == 0) {
+        i--; /* padding (§10.1): one comparison when there is none */
+    }
+    return i;
 }
 
 int pqe2ee_record_open_one(EVP_CIPHER_CTX *ctx, const unsigned char *iv, unsigned long long seq,
@@ -94,19 +183,21 @@ static EVP_CIPHER_CTX *keyed_ctx(int cipher, int enc, const unsigned char *key, 
 
 int pqe2ee_records_seal(int cipher, const unsigned char *key, size_t key_len,
                         const unsigned char *iv, size_t iv_len, unsigned long long first_seq,
-                        int inner_type, size_t record_size,
+                        int inner_type, size_t record_size, int pad_mode, size_t pad_block,
                         const unsigned char *in, size_t in_len,
                         unsigned char *out, size_t out_len) {
-    size_t n, done = 0;
+    size_t n, done = 0, sealed;
     int status;
     EVP_CIPHER_CTX *ctx;
     unsigned char type_byte = (unsigned char)inner_type;
-    if (record_size == 0 || record_size > MAX_RECORD || inner_type < 0 || inner_type > 255 ||
+    /* inner type 0 would read as padding (§10.1) */
+    if (record_size == 0 || record_size > MAX_RECORD || inner_type < 1 || inner_type > 255 ||
         (in_len > 0 && in == NULL) || out == NULL) {
         return PQE2EE_STREAM_ERR_LENGTH;
     }
     n = in_len == 0 ? 1 : (in_len - 1) / record_size + 1;
-    if (n > (SIZE_MAX - in_len) / OVERHEAD || out_len != in_len + n * OVERHEAD) {
+    sealed = pqe2ee_records_sealed_size(in_len, record_size, pad_mode, pad_block);
+    if (sealed == 0 || out_len != sealed) {
         return PQE2EE_STREAM_ERR_LENGTH;
     }
     if (first_seq + (n - 1) < first_seq) {
@@ -118,12 +209,14 @@ int pqe2ee_records_seal(int cipher, const unsigned char *key, size_t key_len,
     }
     for (size_t i = 0; i < n; i++) {
         size_t len = in_len - done < record_size ? in_len - done : record_size;
-        if (!pqe2ee_record_seal_one(ctx, iv, first_seq + i, type_byte, in + done, len, out)) {
+        size_t pad = pqe2ee_record_padded_length(pad_mode, pad_block, len + 1) - (len + 1);
+        if (!pqe2ee_record_seal_one(ctx, iv, first_seq + i, type_byte, in + done, len, pad,
+                                    out)) {
             status = PQE2EE_STREAM_ERR_OPENSSL;
             break;
         }
         done += len;
-        out += len + OVERHEAD;
+        out += len + pad + OVERHEAD;
     }
     EVP_CIPHER_CTX_free(ctx);
     return status;
@@ -153,7 +246,7 @@ int pqe2ee_records_open(int cipher, const unsigned char *key, size_t key_len,
     }
     while (in_len - *consumed >= HEADER_LEN) {
         const unsigned char *frame = in + *consumed;
-        size_t body, text;
+        size_t body, text, inner;
         unsigned char *dst = out + *produced;
         if (frame[0] != CT_ENCRYPTED) {
             break;
@@ -178,21 +271,23 @@ int pqe2ee_records_open(int cipher, const unsigned char *key, size_t key_len,
         if (status != PQE2EE_STREAM_OK) {
             break;
         }
-        if (dst[text - 1] == 0) {
-            /* 0 is what *control_type says when there is no control record, so a record
-             * of inner type 0 is left unopened (and wiped) for the caller's one-record
-             * path, which rejects the unknown type; consuming it here made it vanish. */
+        inner = pqe2ee_record_inner(dst, text);
+        if (inner == 0) {
+            /* all zeros: no inner type (§10.1).  0 is also what *control_type says when
+             * there is no control record, so the record is left unopened (and wiped) for
+             * the caller's one-record path, which refuses it; consumed here, it would
+             * vanish without a word. */
             OPENSSL_cleanse(dst, text);
             break;
         }
         *consumed += HEADER_LEN + body;
         *n_records += 1;
-        if (dst[text - 1] != INNER_DATA) {
-            *control_type = dst[text - 1];
-            *control_len = text - 1;
+        if (dst[inner - 1] != INNER_DATA) {
+            *control_type = dst[inner - 1];
+            *control_len = inner - 1;
             break;
         }
-        *produced += text - 1;
+        *produced += inner - 1;
     }
     EVP_CIPHER_CTX_free(ctx);
     return status;

@@ -5,9 +5,10 @@ peer with the keys may seal but must not (any inner type and content).
 
 Each input starts from a fresh pair, built by a deterministic handshake (about 1 ms;
 a snapshot copy is impossible, the transcript holds hash objects).  Input: one byte
-picks the AEAD; then up to 128 operations of one byte each (bits 0-2: what, bit 3: which
-direction, bits 4-7: a parameter) with their arguments.  At the end everything still
-in flight is delivered and both streams end.
+picks the AEAD (bit 0) and both sides' record padding (bits 1-7 mod 3: none, padme,
+block:64; docs/protocol.md §10); then up to 128 operations of one byte each (bits 0-2:
+what, bit 3: which direction, bits 4-7: a parameter) with their arguments.  At the end
+everything still in flight is delivered and both streams end.
 
 Properties, per direction: only :class:`Pqe2eeError` subclasses escape; what the
 receiver released is always a prefix of what the sender sent, and never more than
@@ -40,6 +41,7 @@ from pqe2ee.handshake import (
 from pqe2ee.handshake.record import INNER_CLOSE, INNER_DATA
 
 AEADS = ("chacha20-poly1305", "aes-256-gcm")
+PADDINGS = ("none", "padme", "block:64")
 SERVER_ID = Identity(AuthKind.ED25519, [bytes(range(32))])
 #: Bytes each direction may send in one input (the pattern is 5 MiB).
 MAX_SENT = 3 << 19
@@ -47,17 +49,18 @@ MAX_SENT = 3 << 19
 #: up to 10 ms each), far below libFuzzer's -timeout even on a busy machine.
 MAX_OPS = 128
 _CONFIGS = {
-    aead: (
-        Config(policy=Policy.for_mode("classical", AuthKind.ED25519, aead=aead)),
-        Config(SERVER_ID, Policy.for_mode("classical", AuthKind.ED25519, aead=aead)),
+    (aead, pad): (
+        Config(policy=Policy.for_mode("classical", AuthKind.ED25519, aead=aead), padding=pad),
+        Config(SERVER_ID, Policy.for_mode("classical", AuthKind.ED25519, aead=aead), padding=pad),
     )
     for aead in AEADS
+    for pad in PADDINGS
 }
 
 
-def established(aead: str) -> tuple[Connection, Connection]:
+def established(aead: str, pad: str = "none") -> tuple[Connection, Connection]:
     """A client and a server after a complete handshake, nothing left in flight."""
-    client_config, server_config = _CONFIGS[aead]
+    client_config, server_config = _CONFIGS[aead, pad]
     client = Connection(
         client_config,
         "client",
@@ -123,18 +126,24 @@ class Direction:
         """Seal a record of any inner type and content under the sender's key, as a
         peer that has the keys but breaks the protocol would: tampering on the wire
         cannot reach the checks behind the record's authentication.  Empty data is
-        harmless and an empty close is a close; anything else must fail the receiver."""
+        harmless and an empty close is a close; anything else must fail the receiver.
+
+        What the receiver reads is decided by padding (§10.1): trailing zeros are padding
+        and the inner type is the last nonzero byte, so "type 0 after content" is read
+        as a record of the content's last nonzero byte."""
         inner, content = source.u8(), source.take(source.u8() % 8)
-        if inner == INNER_DATA:
-            content = b""
+        plain = (content + bytes([inner])).rstrip(b"\x00")
+        seen_type, seen_content = (plain[-1], plain[:-1]) if plain else (0, b"")
+        if seen_type == INNER_DATA:  # data the harness did not send: make it empty
+            inner, content, seen_content = INNER_DATA, b"", b""
         self.collect()
         assert self.sender._transport.write is not None  # a test harness may reach inside
         out = self.sender._transport.write.seal(inner, content)
         self.produced += out
         self.wire += out
-        if inner == INNER_CLOSE and not content:
+        if seen_type == INNER_CLOSE and not seen_content:
             self.close_end = len(self.produced)
-        elif inner != INNER_DATA:
+        elif seen_type != INNER_DATA:
             self.broke = True
 
     def deliver(self, size: int, piece: int = 0) -> None:
@@ -186,7 +195,8 @@ class Direction:
 
 def test_one_input(data: bytes) -> None:
     source = Input(data)
-    client, server = established(AEADS[source.u8() & 1])
+    first = source.u8()
+    client, server = established(AEADS[first & 1], PADDINGS[(first >> 1) % len(PADDINGS)])
     ways = (Direction(client, server), Direction(server, client))
     for _ in range(MAX_OPS):
         if not source.left:

@@ -8,11 +8,17 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 
-/* Write the frame of one record, header || AEAD(content || inner_type), len + OVERHEAD bytes,
- * to out, under sequence number seq (nonce = iv XOR seq).  1 on success. */
+/* Write the frame of one record, header || AEAD(content || inner_type || zeros[pad]),
+ * len + pad + OVERHEAD bytes, to out, under sequence number seq (nonce = iv XOR seq);
+ * len + 1 + pad <= MAX_INNER.  1 on success. */
 int pqe2ee_record_seal_one(EVP_CIPHER_CTX *ctx, const unsigned char *iv, unsigned long long seq,
                            unsigned char inner_type, const unsigned char *in, size_t len,
-                           unsigned char *out);
+                           size_t pad, unsigned char *out);
+
+/* The length of an opened plaintext (text bytes) without its padding: content and inner
+ * type, the inner type being its last byte; 0 when the plaintext is all zeros and has no
+ * inner type (docs/protocol.md §10.1). */
+size_t pqe2ee_record_inner(const unsigned char *plain, size_t text);
 
 /* Authenticate and decrypt the frame at frame (header, then body bytes, body >= MIN_FRAME) into
  * dst (body - tag bytes: content || inner_type).  PQE2EE_STREAM_OK, _ERR_TAG or

@@ -36,6 +36,12 @@ FALLBACK: Final[dict[str, int]] = {
     "PQE2EE_RECORD_OVERHEAD": 21,
     "PQE2EE_RECORD_CT_ENCRYPTED": 0x17,
     "PQE2EE_RECORD_INNER_DATA": 0x17,
+    "PQE2EE_RECORD_MAX_INNER": (1 << 16) + 240,
+    # csrc/records.h: padding policies (docs/protocol.md §10)
+    "PQE2EE_PAD_NONE": 0,
+    "PQE2EE_PAD_PADME": 1,
+    "PQE2EE_PAD_BLOCK": 2,
+    "PQE2EE_PAD_BLOCK_MAX": 1 << 16,
     # csrc/pump.h: buffer bounds
     "PQE2EE_PUMP_BUFFER_MIN": 4096,
     "PQE2EE_PUMP_BUFFER_MAX": 16 << 20,

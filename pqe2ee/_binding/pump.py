@@ -29,6 +29,7 @@ __all__ = [
     "pump_push",
     "pump_run",
     "pump_set_key",
+    "pump_set_padding",
     "pump_take",
     "pump_take_all",
 ]
@@ -82,6 +83,19 @@ def pump_set_key(pump: Any, *, send: bool, key: bytes, iv: bytes, seq: int, limi
     status = lib.pqe2ee_pump_set_key(pump, int(send), key, len(key), iv, len(iv), seq, limit)
     if status != lib.PQE2EE_PUMP_DONE:
         raise InternalError(f"pump key: OpenSSL failed: {drain_openssl_errors()}")
+
+
+def pump_set_padding(pump: Any, *, mode: int, block: int) -> None:
+    """Pad every record the pump seals under ``(mode, block)`` (``PQE2EE_PAD_*``).
+
+    :raises ValueError: a policy the core refuses, or records already sealed.
+    """
+    if (
+        mode < 0
+        or block < 0
+        or lib.pqe2ee_pump_set_padding(pump, mode, block) != (lib.PQE2EE_PUMP_DONE)
+    ):
+        raise ValueError("the pump refused the padding policy (set it before any record)")
 
 
 def pump_push(pump: Any, which: int, data: Any) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 from pqe2ee.bench import handshake as hb
 from pqe2ee.bench.kem import kem_operations
 from pqe2ee.bench.netmodel import PathProfile, flight_segments, simulate
+from pqe2ee.bench.padding import padding_rows
 from pqe2ee.bench.results import Report, Row
 from pqe2ee.bench.stream import stream_rows
 from pqe2ee.bench.timing import interleaved
@@ -237,5 +238,8 @@ def run(
     _netmodel(report, budget, path, say)
     say("stream throughput")
     for row in stream_rows(budget.stream_mib << 20, budget.stream_repeats):
+        report.add(row)
+    say("record padding cost")
+    for row in padding_rows(max(1, budget.stream_mib // 4) << 20, budget.stream_repeats):
         report.add(row)
     return report

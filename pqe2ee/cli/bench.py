@@ -152,6 +152,37 @@ def stream_table(report: Report) -> Table:
     return table
 
 
+def padding_table(report: Report) -> Table:
+    """What each record padding policy costs: bytes on the wire per payload byte, and the
+    bulk speed of the C path against no padding (docs/protocol.md §10)."""
+    from pqe2ee.bench.padding import LARGE_SIZES, POLICIES
+
+    table = Table(
+        title="Record padding: wire bytes per payload byte, and bulk speed",
+        title_justify="left",
+    )
+    table.add_column("policy")
+    table.add_column("msgs 1..2000 B", justify="right")
+    for n in LARGE_SIZES:
+        table.add_column(f"{n} B", justify="right")
+    table.add_column("bulk MB/s", justify="right")
+    table.add_column("vs none", justify="right")
+    for policy in POLICIES:
+        if not report.find("padding", "wire_per_payload_1_2000", name=policy):
+            continue
+        cells = [f"{report.value('padding', 'wire_per_payload_1_2000', name=policy):.3f}"]
+        cells += [
+            f"{report.value('padding', f'wire_per_payload_{n}', name=policy):.4f}"
+            for n in LARGE_SIZES
+        ]
+        bulk = report.find("padding", "bulk_mb_s", name=policy)
+        ratio = report.find("padding", "bulk_vs_none", name=policy)
+        cells += [f"{bulk[0].value:.0f}" if bulk else "-"]
+        cells += [f"{ratio[0].value:.2f}x" if ratio else "-"]
+        table.add_row(policy, *cells)
+    return table
+
+
 def _write(path: str, text: str, console: Console) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +203,7 @@ def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
     if auth is not None:
         console.print(auth)
     console.print(stream_table(report))
+    console.print(padding_table(report))
     try:
         summary = summarize(report)
     except KeyError:  # a run without both a classical and a hybrid handshake

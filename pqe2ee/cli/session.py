@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pqe2ee.cli.output import CommandFailed, info
+from pqe2ee.cli.padding import add_pad_option
 from pqe2ee.cli.passphrase import add_passphrase_options, load_private_identity
 from pqe2ee.exceptions import HandshakeEvicted, InvalidInput, Pqe2eeError, RemoteProtocolError
 from pqe2ee.handshake import (
@@ -41,6 +42,7 @@ from pqe2ee.handshake import (
     parse_fingerprint,
 )
 from pqe2ee.handshake.suites import KEM_IDS, MODES
+from pqe2ee.hazmat.padding import NO_PADDING
 from pqe2ee.io.accept import accept_session
 from pqe2ee.io.addresses import address_text
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
@@ -129,6 +131,7 @@ def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = N
         require_client_identity=server
         and (bool(args.peer) or args.require_client_identity or known is not None),
         server_identity=server_identity,
+        padding=args.pad,
     )
 
 
@@ -314,6 +317,7 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
             "server's key is not checked at all",
         )
     p.add_argument("--handshake-timeout", type=float, default=30.0, metavar="SECONDS")
+    add_pad_option(p, default=NO_PADDING)
     add_passphrase_options(p)
     if server:
         p.add_argument(

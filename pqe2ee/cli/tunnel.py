@@ -18,6 +18,7 @@ from typing import Any
 
 from pqe2ee.cli.limits import raise_fd_limit
 from pqe2ee.cli.output import info
+from pqe2ee.cli.padding import add_pad_option
 from pqe2ee.cli.passphrase import add_passphrase_options, identity_passphrase
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
@@ -102,6 +103,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--require-pq", action="store_true", default=None, help="refuse suites without ML-KEM"
     )
     p.add_argument("--handshake-timeout", type=float, metavar="S", help="default 10")
+    add_pad_option(p, default=None)  # None: the config file's `pad`, else none
     p.add_argument("--idle-timeout", type=float, metavar="S", help="default 300; 0: none")
     p.add_argument("--connect-timeout", type=float, metavar="S", help="default 10")
     p.add_argument(

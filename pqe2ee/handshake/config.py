@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pqe2ee.exceptions import IdentityRejected
 from pqe2ee.handshake.identity import Identity, PublicIdentity
 from pqe2ee.handshake.suites import Policy
+from pqe2ee.hazmat.padding import NO_PADDING, Padding
 
 __all__ = ["Config", "PeerCheck"]
 
@@ -47,6 +48,10 @@ class Config:
         first flight, so the server authenticates without an extra round trip, and a
         server that then picks any other authentication kind is refused as a downgrade
         (docs/protocol.md §6.2).
+    :param padding: how this side pads the encrypted records it sends (docs/protocol.md
+        §10): a :class:`~pqe2ee.hazmat.padding.Padding` or its text (``"none"``, the
+        default; ``"padme"``; ``"block:N"``), kept as a ``Padding``.  Sender-only: the
+        peer strips padding whatever its own policy.
     """
 
     identity: Identity | None = None
@@ -58,8 +63,10 @@ class Config:
     psk_identity: bytes = b""
     channel_binding: bytes = b""
     server_identity: PublicIdentity | None = None
+    padding: Padding | str = NO_PADDING
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "padding", Padding.of(self.padding))
         if self.server_identity is not None and self.server_identity.kind.signs:
             raise ValueError(
                 "server_identity is for kem identities (a signing server's key is learnt "

@@ -60,6 +60,7 @@ from pqe2ee.handshake.record import (
 from pqe2ee.handshake.state import PLAINTEXT_MESSAGES, TRANSITIONS, Alert, Fail, Role, State, fail
 from pqe2ee.handshake.suites import Suite
 from pqe2ee.handshake.transport import MAX_KEY_UPDATES_IN_A_ROW, Transport
+from pqe2ee.hazmat.padding import Padding
 
 __all__ = [
     "MAX_KEY_UPDATES_IN_A_ROW",
@@ -96,7 +97,7 @@ class Connection:
         self.role = Role(role)
         self.config = config
         config.check_for(self.role.value)
-        self._transport = Transport()
+        self._transport = Transport(Padding.of(config.padding))
         self._hs = HandshakeState(
             config, self.role, self._transport, fixed_randomness_for_testing_only
         )

@@ -2,9 +2,12 @@
 
 A frame is ``content_type u8 || length u24 || payload``; its length is checked against
 the maximum before the payload is buffered.  Encrypted records seal
-``content || inner_type`` with nonce ``iv XOR seq`` and the frame header as associated
-data, so a record cannot be moved, replayed, dropped or re-typed without failing
-authentication.  Each direction has its own key and sequence counter; a key is updated
+``content || inner_type || zeros[pad]`` with nonce ``iv XOR seq`` and the frame header as
+associated data, so a record cannot be moved, replayed, dropped or re-typed without
+failing authentication.  The padding (§10) is the sender's policy
+(:class:`~pqe2ee.hazmat.padding.Padding`); every receiver strips it: the inner type is
+the last nonzero byte, and a plaintext of zeros only has none and is fatal.  Each
+direction has its own key and sequence counter; a key is updated
 (HKDF, "traffic upd") long before its AEAD's usage limit, and the counter never wraps.
 """
 
@@ -19,6 +22,7 @@ from cryptography.exceptions import InvalidTag as _CryptoInvalidTag
 from pqe2ee.handshake.keyschedule import traffic_key_iv, update_secret
 from pqe2ee.hazmat import records as _bulk
 from pqe2ee.hazmat.aead import by_name
+from pqe2ee.hazmat.padding import NO_PADDING, Padding
 
 __all__ = [
     "CT_ALERT",
@@ -247,6 +251,8 @@ class RecordCipher:
 
     def __init__(self, aead: str, secret: bytes) -> None:
         self._aead_name = aead
+        #: How the records this cipher seals are padded (§10); set by the Transport.
+        self.padding: Padding = NO_PADDING
         self._install(secret)
 
     def _install(self, secret: bytes) -> None:
@@ -334,30 +340,43 @@ class RecordCipher:
 
     def seal_many(self, inner_type: int, data: bytes | memoryview) -> bytearray:
         """``data`` cut into records of MAX_PLAINTEXT bytes (one empty record for empty
-        data), all sealed into one buffer: one allocation however many records, and for
-        large sends one call into the C core for all of them."""
+        data), each padded as :attr:`padding` says, all sealed into one buffer: one
+        allocation however many records, and for large sends one call into the C core
+        for all of them."""
         n = len(data)
         count = max(1, -(-n // MAX_PLAINTEXT))
+        padding = self.padding
         if self.bulk and n >= BULK_MIN:
-            out = bytearray(_bulk.sealed_size(n, MAX_PLAINTEXT))
+            out = bytearray(_bulk.sealed_size(n, MAX_PLAINTEXT, padding))
             _bulk.seal_records(
                 self._aead_name, self._key, self._iv, data, out,
                 first_seq=self.seq, inner_type=inner_type, record_size=MAX_PLAINTEXT,
+                padding=padding,
             )  # fmt: skip
             self.seq += count
             self.bytes_used += n
             return out
-        out = bytearray(n + count * _bulk.OVERHEAD)
+        pad = padding.padded_length if padding.enabled else None
+        if pad is None:
+            out = bytearray(n + count * _bulk.OVERHEAD)
+        else:
+            last = n - (count - 1) * MAX_PLAINTEXT
+            padded_sum = (count - 1) * pad(MAX_PLAINTEXT + 1) + pad(last + 1)
+            out = bytearray(padded_sum + count * (HEADER + TAG))
         staging = bytearray(min(n, MAX_PLAINTEXT) + 1)
         view, out_view = memoryview(data), memoryview(out)
         pos = 0
         for i in range(count):
             chunk = view[i * MAX_PLAINTEXT : (i + 1) * MAX_PLAINTEXT]
             size = len(chunk)
-            length = size + 1 + TAG
+            if pad is None:
+                length = size + 1 + TAG
+                plain = staging if size + 1 == len(staging) else bytearray(size + 1)
+            else:  # a fresh buffer: its padding is zeros
+                plain = bytearray(pad(size + 1))
+                length = len(plain) + TAG
             header = bytes((CT_ENCRYPTED, length >> 16, (length >> 8) & 0xFF, length & 0xFF))
             out[pos : pos + HEADER] = header
-            plain = staging if size + 1 == len(staging) else bytearray(size + 1)
             plain[:size] = chunk
             plain[size] = inner_type
             self._aead.encrypt_into(
@@ -369,9 +388,11 @@ class RecordCipher:
         return out
 
     def open(self, header: bytes, payload: bytes | memoryview) -> tuple[int, bytes]:
-        """Authenticate and decrypt one record: ``(inner_type, content)``.
+        """Authenticate and decrypt one record, and strip its padding (§10.1):
+        ``(inner_type, content)``.
 
-        :raises FrameError: authentication failed or the inner type is unknown.
+        :raises FrameError: authentication failed, the plaintext is all zeros (no inner
+            type), or the inner type is unknown.
         """
         if len(payload) < TAG + 1:
             raise FrameError("encrypted record too short")
@@ -380,11 +401,16 @@ class RecordCipher:
         except _CryptoInvalidTag:
             raise FrameError("record failed authentication") from None
         self.seq += 1
-        self.bytes_used += len(plain) - 1
-        inner = plain[-1]
+        end = len(plain)
+        if plain[-1] == 0:  # padding: the inner type is the last nonzero byte
+            end = len(plain.rstrip(b"\x00"))
+            if end == 0:
+                raise FrameError("record has no inner type (its plaintext is all zeros)")
+        self.bytes_used += end - 1
+        inner = plain[end - 1]
         if inner not in INNER_TYPES:
             raise FrameError(f"unknown inner record type 0x{inner:02x}")
-        return inner, plain[:-1]
+        return inner, plain[: end - 1]
 
     def open_many(self, reader: FrameReader) -> tuple[bytes, tuple[int, bytes] | None] | None:
         """Open every complete record buffered in ``reader`` in one C call.

@@ -26,6 +26,7 @@ from pqe2ee.handshake.record import (
     plain_frame,
 )
 from pqe2ee.handshake.state import Alert, fail
+from pqe2ee.hazmat.padding import NO_PADDING, Padding
 
 __all__ = ["MAX_KEY_UPDATES_IN_A_ROW", "Transport"]
 
@@ -38,20 +39,34 @@ class Transport:
     """Frames in, records out, under whichever keys the handshake installed last.
 
     ``read`` and ``write`` are ``None`` until the handshake sets keys; ``out`` holds the
-    buffers to write to the peer, in order.
+    buffers to write to the peer, in order.  Every cipher installed as ``write`` pads the
+    records it seals as ``padding`` says (docs/protocol.md §10.3: data, the encrypted
+    handshake flight and control records alike).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, padding: Padding = NO_PADDING) -> None:
         self.reader = FrameReader()
         self.out: list[bytes | bytearray] = []
+        self.padding = padding
         self.read: RecordCipher | None = None
-        self.write: RecordCipher | None = None
+        self._write: RecordCipher | None = None
         self.send_closed = False
         #: a control record opened in bulk behind data not yet handed out
         self.pending_control: tuple[int, bytes] | None = None
         self._updates_received_in_a_row = 0  # no data between
         self._updates_sent_in_a_row = 0  # no data between
         self._update_answered = False  # a requested key update was sent, no data since
+
+    @property
+    def write(self) -> RecordCipher | None:
+        """The sending direction's cipher (``None`` before keys)."""
+        return self._write
+
+    @write.setter
+    def write(self, cipher: RecordCipher | None) -> None:
+        if cipher is not None:
+            cipher.padding = self.padding
+        self._write = cipher
 
     # ------------------------------------------------------------------ sending
     def seal_data(self, data: bytes | memoryview) -> None:

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from pqe2ee._binding import pump as _pump
+from pqe2ee.hazmat.padding import NO_PADDING, Padding
 from pqe2ee.hazmat.records import MAX_FRAME, MAX_PLAINTEXT
 
 __all__ = ["BUFFER_MAX", "BUFFER_MIN", "Pump", "PumpBuffer", "PumpFlag", "PumpResult", "PumpStatus"]
@@ -120,6 +121,8 @@ class Pump:
     :param max_frame: the largest encrypted payload accepted (at most :data:`MAX_FRAME`).
     :param buffer_size: bytes each direction may hold (:data:`BUFFER_MIN` ..
         :data:`BUFFER_MAX`).
+    :param padding: how every record the pump seals is padded (docs/protocol.md §10);
+        records it opens are stripped of padding whatever it is.
     :raises ValueError: a size out of bounds, or an unknown AEAD.
     :raises ~pqe2ee.exceptions.BackendUnavailable: the core is not built.
     """
@@ -131,10 +134,13 @@ class Pump:
         buffer_size: int,
         record_size: int = MAX_PLAINTEXT,
         max_frame: int = MAX_FRAME,
+        padding: Padding = NO_PADDING,
     ) -> None:
         self._handle: Any = _pump.pump_new(
             aead, record_size=record_size, max_frame=max_frame, buffer_size=buffer_size
         )
+        if padding.enabled:
+            _pump.pump_set_padding(self._handle, mode=padding.mode, block=padding.block)
 
     def __enter__(self) -> Pump:
         return self

@@ -1,10 +1,11 @@
 """Session records in bulk on the compiled core (docs/protocol.md §7).
 
 A record is the frame ``0x17 || length u24 || AEAD(key, nonce, aad = those 4 bytes,
-content || inner_type)`` with ``nonce = iv XOR seq``, so a record cannot be moved,
-replayed, dropped or re-typed without failing authentication.  This module seals and
-opens whole runs of records in one C call each, and holds the format's sizes, read from
-``csrc/records.h``.  It does no policy: the record layer
+content || inner_type || zeros[pad])`` with ``nonce = iv XOR seq`` (the padding, §10, is
+chosen by a :class:`~pqe2ee.hazmat.padding.Padding` and stripped by every receiver),
+so a record cannot be moved, replayed, dropped or re-typed without failing
+authentication.  This module seals and opens whole runs of records in one C call each,
+and holds the format's sizes, read from ``csrc/records.h``.  It does no policy: the record layer
 (:mod:`pqe2ee.handshake.record`) counts sequence numbers, decides when to rekey and what
 an inner type means.
 """
@@ -15,6 +16,7 @@ from pqe2ee._binding import records as _records
 from pqe2ee._binding import stream as _stream
 from pqe2ee._binding.records import OpenedRecords
 from pqe2ee.hazmat import core
+from pqe2ee.hazmat.padding import NO_PADDING, Padding
 
 __all__ = [
     "CT_ENCRYPTED",
@@ -59,10 +61,10 @@ def bulk_available(aead: str) -> bool:
     return core.offers(aead)
 
 
-def sealed_size(n: int, record_size: int = MAX_PLAINTEXT) -> int:
+def sealed_size(n: int, record_size: int = MAX_PLAINTEXT, padding: Padding = NO_PADDING) -> int:
     """Bytes that ``n`` content bytes take as records of ``record_size`` content bytes
-    (one empty record for no content)."""
-    return _records.records_sealed_size(n, record_size)
+    (one empty record for no content), each padded as ``padding`` says."""
+    return _records.records_sealed_size(n, record_size, padding.mode, padding.block)
 
 
 def seal_records(
@@ -75,10 +77,11 @@ def seal_records(
     first_seq: int,
     inner_type: int,
     record_size: int = MAX_PLAINTEXT,
+    padding: Padding = NO_PADDING,
 ) -> None:
     """Seal ``data`` as records of ``record_size`` content bytes, all of ``inner_type``,
-    under sequence numbers from ``first_seq`` on, into ``out`` (exactly
-    :func:`sealed_size` bytes).
+    each padded as ``padding`` says, under sequence numbers from ``first_seq`` on, into
+    ``out`` (exactly :func:`sealed_size` bytes for the same ``padding``).
 
     :raises ValueError: a size or inner type out of range, or a wrongly sized ``out``.
     :raises ~pqe2ee.exceptions.BackendUnavailable: the core is not built.
@@ -92,6 +95,8 @@ def seal_records(
         first_seq=first_seq,
         inner_type=inner_type,
         record_size=record_size,
+        pad_mode=padding.mode,
+        pad_block=padding.block,
     )
 
 

@@ -27,6 +27,7 @@ from pqe2ee.exceptions import InternalError, LocalProtocolError, RemoteProtocolE
 from pqe2ee.handshake import NEED_DATA, Connection, ConnectionClosed, DataReceived
 from pqe2ee.handshake.record import MAX_ENCRYPTED, MAX_PLAINTEXT, RecordState
 from pqe2ee.hazmat import core
+from pqe2ee.hazmat.padding import Padding
 from pqe2ee.hazmat.pump import Pump, PumpBuffer, PumpFlag, PumpStatus
 
 __all__ = ["Outcome", "SideError", "SocketPump", "available"]
@@ -90,6 +91,7 @@ class SocketPump:
             record_size=MAX_PLAINTEXT,
             max_frame=MAX_ENCRYPTED,
             buffer_size=buffer_size,
+            padding=Padding.of(conn.config.padding),  # the connection's own (§10.3)
         )
         self._read_plain = self._read_session = True
         self._shut_plain = self._shut_session = False

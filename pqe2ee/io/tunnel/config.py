@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pqe2ee.handshake import Config, Identity, Policy, parse_fingerprint
+from pqe2ee.hazmat.padding import NO_PADDING, Padding
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.trust import KnownPeers, load_identity
 
@@ -175,6 +176,7 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...]]] = {
     "max_pending_handshakes": (int, ("server",)),
     "max_pending_per_source": (int, ("server",)),
     "grace": ((int, float), ("server", "client")),
+    "pad": (str, ("server", "client")),
 }
 _PATHS = ("identity", "passphrase_file", "known_peers")
 #: options that are gone, and what replaces them
@@ -215,6 +217,11 @@ def load_toml(path: str | os.PathLike[str], role: str) -> dict[str, Any]:
             raise ValueError(f"{path}: {key!r} has the wrong type ({type(value).__name__})")
         if key in _PATHS:
             merged[key] = str(path.parent / str(value))
+        if key == "pad":
+            try:
+                merged[key] = Padding.parse(str(value))  # a str: checked above
+            except ValueError as exc:
+                raise ValueError(f"{path}: 'pad': {exc}") from None
     return merged
 
 
@@ -290,6 +297,7 @@ def server_settings(options: Mapping[str, Any]) -> ServerSettings:
         policy=policy,
         peer_fingerprints=frozenset(names),
         require_client_identity=True,
+        padding=options.get("pad") or NO_PADDING,
     )
     return ServerSettings(
         listen=parse_endpoint(options["listen"]),
@@ -309,6 +317,7 @@ def client_settings(options: Mapping[str, Any]) -> ClientSettings:
             options.get("mode"), options.get("kem"), bool(options.get("require_pq"))
         ),
         peer_fingerprints=frozenset(parse_fingerprint(p) for p in options["peer"]),
+        padding=options.get("pad") or NO_PADDING,
     )
     return ClientSettings(
         listen=parse_endpoint(options["listen"]),
