@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pqe2ee.exceptions import IdentityRejected
 from pqe2ee.handshake.identity import Identity, PublicIdentity
-from pqe2ee.handshake.suites import Policy
+from pqe2ee.handshake.suites import AuthKind, Policy
 from pqe2ee.hazmat.padding import NO_PADDING, Padding
 
 __all__ = ["Config", "PeerCheck"]
@@ -67,11 +67,14 @@ class Config:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "padding", Padding.of(self.padding))
-        if self.server_identity is not None and self.server_identity.kind.signs:
-            raise ValueError(
-                "server_identity is for kem identities (a signing server's key is learnt "
-                "in the handshake; pin it with peer_fingerprints)"
-            )
+        if self.server_identity is not None:
+            if self.server_identity.kind.signs:
+                raise ValueError(
+                    "server_identity is for kem identities (a signing server's key is "
+                    "learnt in the handshake; pin it with peer_fingerprints)"
+                )
+            if not any(s.auth is AuthKind.KEM for s in self.policy.effective_suites()):
+                raise ValueError("server_identity needs a policy with a kem suite")
         if self.psk is not None and len(self.psk) < 32:
             raise ValueError("a pre-shared key must be at least 32 bytes")
         if (self.psk is None) != (self.psk_identity == b""):

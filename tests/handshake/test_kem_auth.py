@@ -372,9 +372,14 @@ def test_the_pq_server_rule_holds_for_kem_servers() -> None:
     assert "classical" in str(out.server_error)
 
 
-def test_server_identity_must_be_a_kem_identity() -> None:
+def test_server_identity_must_be_a_kem_identity_with_a_kem_suite() -> None:
     with pytest.raises(ValueError, match="kem identities"):
         Config(server_identity=identity("ed25519").public())
+    with pytest.raises(ValueError, match="kem suite"):
+        Config(
+            server_identity=identity("kem").public(),
+            policy=Policy.for_mode("hybrid", AuthKind.ED25519),
+        )
 
 
 # ---------------------------------------------------------------------- versions
