@@ -46,6 +46,7 @@ from pqe2ee.handshake.events import (
 from pqe2ee.handshake.handshake_state import FixedRandomness, HandshakeState
 from pqe2ee.handshake.identity import PublicIdentity
 from pqe2ee.handshake.keyschedule import export
+from pqe2ee.handshake.ratchet import MAX_PQ_REKEYS_IN_A_ROW, Ratchet
 from pqe2ee.handshake.record import (
     CT_ALERT,
     CT_HANDSHAKE,
@@ -60,7 +61,6 @@ from pqe2ee.handshake.record import (
     FrameError,
     RecordState,
 )
-from pqe2ee.handshake.ratchet import MAX_PQ_REKEYS_IN_A_ROW, Ratchet
 from pqe2ee.handshake.state import PLAINTEXT_MESSAGES, TRANSITIONS, Alert, Fail, Role, State, fail
 from pqe2ee.handshake.suites import Suite
 from pqe2ee.handshake.transport import MAX_KEY_UPDATES_IN_A_ROW, Transport

@@ -138,7 +138,9 @@ class Ratchet:
             )
         public = self._parse_share(content)
         if self.step is Step.ANSWERED:
-            raise fail(Alert.UNEXPECTED_MESSAGE, "a second post-quantum rekey share before the switch")
+            raise fail(
+                Alert.UNEXPECTED_MESSAGE, "a second post-quantum rekey share before the switch"
+            )
         if self.step is Step.INITIATED:
             if self._role is Role.CLIENT:
                 # crossing starts: the client's exchange wins, the server will answer it
@@ -170,7 +172,9 @@ class Ratchet:
         :raises Fail: no share of ours is outstanding, or the ciphertext is malformed.
         """
         if self.step is not Step.INITIATED or self._private is None:
-            raise fail(Alert.UNEXPECTED_MESSAGE, "a post-quantum rekey ciphertext with no share out")
+            raise fail(
+                Alert.UNEXPECTED_MESSAGE, "a post-quantum rekey ciphertext with no share out"
+            )
         if len(content) < 2 or _u16(content, 0) != len(content) - 2:
             raise fail(Alert.DECODE_ERROR, "malformed post-quantum rekey ciphertext")
         try:
