@@ -31,6 +31,7 @@ from typing import Any
 
 from pqe2ee.cli.output import CommandFailed, info
 from pqe2ee.cli.passphrase import add_passphrase_options, load_private_identity
+from pqe2ee.cli.pq_rekey import add_pq_rekey_options
 from pqe2ee.exceptions import HandshakeEvicted, Pqe2eeError, RemoteProtocolError
 from pqe2ee.handshake import (
     Config,
@@ -199,6 +200,7 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
         )
     with session:
         session.settimeout(None)
+        session.configure_pq_rekey(args.pq_rekey_after, args.pq_rekey_bytes)
         info(_describe(session, address_text(address)).replace("connected to", "accepted"))
         _pipe(session)
     return 0
@@ -220,7 +222,12 @@ def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
     except OSError as exc:
         raise CommandFailed(f"cannot connect to {where}: {exc.strerror or exc}") from None
     try:
-        session = wrap_socket(sock, config)
+        session = wrap_socket(
+            sock,
+            config,
+            pq_rekey_after=args.pq_rekey_after,
+            pq_rekey_bytes=args.pq_rekey_bytes,
+        )
     except TimeoutError:
         sock.close()
         raise CommandFailed(
@@ -289,6 +296,7 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
             "server's key is not checked at all",
         )
     p.add_argument("--handshake-timeout", type=float, default=30.0, metavar="SECONDS")
+    add_pq_rekey_options(p)
     add_passphrase_options(p)
     if server:
         p.add_argument(
