@@ -35,7 +35,8 @@ def _pair(kem: str, server_id: Identity) -> tuple[Connection, Connection]:
     for _ in range(4):
         _feed(server, client.data_to_send())
         _feed(client, server.data_to_send())
-    assert client.handshake_complete and server.handshake_complete
+    if not (client.handshake_complete and server.handshake_complete):
+        raise RuntimeError("the handshake did not complete")
     return client, server
 
 
@@ -61,8 +62,8 @@ def measure(kem: str, steps: int, server_id: Identity) -> dict[str, float | int 
         sizes = (len(share), len(ciphertext), len(switch))
         client.send_data(b"x")  # data between steps (the flood bound, §9.4)
         _feed(server, client.data_to_send())
-    assert client.pq_rekeys == server.pq_rekeys == steps
-    assert client.suite is not None
+    if not client.pq_rekeys == server.pq_rekeys == steps or client.suite is None:
+        raise RuntimeError("a ratchet step did not complete")
     return {
         "session KEM": kem,
         "ratchet KEM": ratchet_kem(client.suite),

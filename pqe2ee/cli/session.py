@@ -203,7 +203,13 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
         session.configure_pq_rekey(args.pq_rekey_after, args.pq_rekey_bytes)
         info(_describe(session, address_text(address)).replace("connected to", "accepted"))
         _pipe(session)
+        _say_pq_rekeys(args, session)
     return 0
+
+
+def _say_pq_rekeys(args: argparse.Namespace, session: SecureSocket) -> None:
+    if args.pq_rekey_after is not None or args.pq_rekey_bytes is not None:
+        info(f"{session.pq_rekeys} post-quantum ratchet steps completed")
 
 
 def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
@@ -252,6 +258,7 @@ def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
                 _pipe(session)
         except Pqe2eeError as exc:
             raise CommandFailed(f"{where}: {_reason(exc)}") from None
+        _say_pq_rekeys(args, session)
     return 0
 
 
