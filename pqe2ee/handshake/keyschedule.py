@@ -93,6 +93,8 @@ class KeySchedule:
         self._salt = _NO_PSK_SALT if psk is None else _early_salt(psk)
         self._handshake: bytes | None = None
         self._master: bytes | None = None
+        #: ratchet_root_0 of docs/protocol.md §9.3, set with the application secrets
+        self.ratchet_root: bytes | None = None
 
     def handshake_secrets(self, kem_secret: bytes, th_server_hello: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` handshake traffic secrets."""
@@ -109,6 +111,7 @@ class KeySchedule:
         """``(client, server, exporter)`` secrets, after the server's Finished."""
         if self._master is None:
             raise RuntimeError("handshake secrets first")
+        self.ratchet_root = derive_secret(self._master, "pq ratchet", th_server_finished)
         return (
             derive_secret(self._master, "c ap traffic", th_server_finished),
             derive_secret(self._master, "s ap traffic", th_server_finished),
