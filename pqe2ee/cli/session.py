@@ -32,6 +32,7 @@ from typing import Any
 from pqe2ee.cli.output import CommandFailed, info
 from pqe2ee.cli.padding import add_pad_option
 from pqe2ee.cli.passphrase import add_passphrase_options, load_private_identity
+from pqe2ee.cli.pq_rekey import add_pq_rekey_options
 from pqe2ee.exceptions import HandshakeEvicted, InvalidInput, Pqe2eeError, RemoteProtocolError
 from pqe2ee.handshake import (
     Config,
@@ -221,9 +222,16 @@ def _cmd_listen(args: argparse.Namespace, _console: object) -> int:
         )
     with session:
         session.settimeout(None)
+        session.configure_pq_rekey(args.pq_rekey_after, args.pq_rekey_bytes)
         info(_describe(session, address_text(address)).replace("connected to", "accepted"))
         _pipe(session)
+        _say_pq_rekeys(args, session)
     return 0
+
+
+def _say_pq_rekeys(args: argparse.Namespace, session: SecureSocket) -> None:
+    if args.pq_rekey_after is not None or args.pq_rekey_bytes is not None:
+        info(f"{session.pq_rekeys} post-quantum ratchet steps completed")
 
 
 def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
@@ -242,7 +250,12 @@ def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
     except OSError as exc:
         raise CommandFailed(f"cannot connect to {where}: {exc.strerror or exc}") from None
     try:
-        session = wrap_socket(sock, config)
+        session = wrap_socket(
+            sock,
+            config,
+            pq_rekey_after=args.pq_rekey_after,
+            pq_rekey_bytes=args.pq_rekey_bytes,
+        )
     except TimeoutError:
         sock.close()
         raise CommandFailed(
@@ -267,6 +280,7 @@ def _cmd_connect(args: argparse.Namespace, _console: object) -> int:
                 _pipe(session)
         except Pqe2eeError as exc:
             raise CommandFailed(f"{where}: {_reason(exc)}") from None
+        _say_pq_rekeys(args, session)
     return 0
 
 
@@ -318,6 +332,7 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
         )
     p.add_argument("--handshake-timeout", type=float, default=30.0, metavar="SECONDS")
     add_pad_option(p, default=NO_PADDING)
+    add_pq_rekey_options(p)
     add_passphrase_options(p)
     if server:
         p.add_argument(

@@ -20,6 +20,7 @@ from pqe2ee.cli.limits import raise_fd_limit
 from pqe2ee.cli.output import info
 from pqe2ee.cli.padding import add_pad_option
 from pqe2ee.cli.passphrase import add_passphrase_options, identity_passphrase
+from pqe2ee.cli.pq_rekey import add_pq_rekey_options
 from pqe2ee.handshake.suites import KEM_IDS, MODES
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.tunnel.client import TunnelClient
@@ -110,6 +111,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--max-connections", type=int, metavar="N", help="established sessions; default 1024"
     )
     p.add_argument("--grace", type=float, metavar="S", help="on SIGTERM/SIGINT; default 10")
+    add_pq_rekey_options(p)
     p.add_argument(
         "--log-format",
         choices=("text", "json"),

@@ -46,6 +46,7 @@ from pqe2ee.handshake.events import (
 from pqe2ee.handshake.handshake_state import FixedRandomness, HandshakeState
 from pqe2ee.handshake.identity import PublicIdentity
 from pqe2ee.handshake.keyschedule import export
+from pqe2ee.handshake.ratchet import MAX_PQ_REKEYS_IN_A_ROW, Ratchet
 from pqe2ee.handshake.record import (
     CT_ALERT,
     CT_HANDSHAKE,
@@ -54,6 +55,9 @@ from pqe2ee.handshake.record import (
     INNER_DATA,
     INNER_HANDSHAKE,
     INNER_KEY_UPDATE,
+    INNER_PQ_CIPHERTEXT,
+    INNER_PQ_SHARE,
+    INNER_PQ_SWITCH,
     FrameError,
     RecordState,
 )
@@ -64,6 +68,7 @@ from pqe2ee.hazmat.padding import Padding
 
 __all__ = [
     "MAX_KEY_UPDATES_IN_A_ROW",
+    "MAX_PQ_REKEYS_IN_A_ROW",
     "Alert",
     "Connection",
     "FixedRandomness",
@@ -105,6 +110,7 @@ class Connection:
         self._error: Pqe2eeError | None = None
         self._eof = False
         self._done = False
+        self._ratchet: Ratchet | None = None  # from handshake completion on (§9)
         if self.role is Role.CLIENT:
             self.state = State.CLIENT_WAIT_SH
             client.send_client_hello(self._hs)
@@ -184,6 +190,39 @@ class Connection:
         if not self._can_send():
             raise LocalProtocolError("key update needs a connected, open connection")
         self._transport.send_key_update(request_peer=request_peer)
+
+    def start_pq_rekey(self) -> None:
+        """Start a post-quantum ratchet step (docs/protocol.md §9): send a fresh
+        ephemeral key share; application data goes on both ways meanwhile, and the step
+        completes (:attr:`pq_rekeys` grows) once the peer's ciphertext has been read.
+
+        Security: after the step, records are under keys that need the step's KEM secret,
+        so an attacker who had learned this session's keys and only watches loses it
+        (§9.5).  Crossing starts resolve to the client's exchange (§9.4).
+
+        :raises LocalProtocolError: the connection is not established with both
+            directions open, a step is already in progress (ours, or one we answer), or
+            this would be step number 65 in a row with no application data sent between.
+        """
+        if not self._can_send() or self.state is not State.CONNECTED or self._ratchet is None:
+            raise LocalProtocolError("a post-quantum rekey needs a connected, open connection")
+        self._ratchet.start()
+
+    @property
+    def pq_rekeys(self) -> int:
+        """Post-quantum ratchet steps completed on this side (either side's starts)."""
+        return 0 if self._ratchet is None else self._ratchet.completed
+
+    @property
+    def pq_rekey_in_progress(self) -> bool:
+        """Whether a ratchet step is outstanding: ours, or one this side answered."""
+        return self._ratchet is not None and self._ratchet.in_progress
+
+    @property
+    def bytes_since_pq_rekey(self) -> tuple[int, int]:
+        """Application bytes ``(sent, received)`` since the last completed ratchet step
+        (or the handshake): what the adapters' ``pq_rekey_bytes`` trigger counts."""
+        return (0, 0) if self._ratchet is None else self._ratchet.bytes_since_step
 
     def data_to_send(self) -> bytes:
         """Everything produced since the last call (write it to the peer)."""
@@ -271,6 +310,8 @@ class Connection:
         error = failure.cls(str(failure), alert=int(failure.alert))
         self._error = error
         self._hs.forget()
+        if self._ratchet is not None:
+            self._ratchet.forget()
         return error
 
     def _eof_failure(self) -> Fail:
@@ -391,6 +432,14 @@ class Connection:
                 self._events.append(DataReceived(content))
         elif inner == INNER_KEY_UPDATE:
             self._transport.received_key_update(content)
+        elif inner in (INNER_PQ_SHARE, INNER_PQ_CIPHERTEXT, INNER_PQ_SWITCH):
+            assert self._ratchet is not None  # made at completion, before any such record
+            if inner == INNER_PQ_SHARE:
+                self._ratchet.on_share(content)
+            elif inner == INNER_PQ_CIPHERTEXT:
+                self._ratchet.on_ciphertext(content)
+            else:
+                self._ratchet.on_switch(content)
         elif inner == INNER_CLOSE:
             if content:
                 raise fail(Alert.DECODE_ERROR, "close record with content")
@@ -451,5 +500,9 @@ class Connection:
         hs = self._hs
         assert hs.suite is not None
         self._done = True
+        root = hs.schedule.ratchet_root
+        assert root is not None
+        self._ratchet = Ratchet(self.role, hs.suite, root, self._transport)
+        hs.schedule.ratchet_root = None  # the ratchet holds (and advances) it from here
         hs.finish()
         self._events.append(HandshakeComplete(hs.suite, hs.peer_identity, hs.retried))

@@ -106,6 +106,8 @@ class KeySchedule:
         # The salt of the handshake secret's Extract; without a PSK it is a constant.
         self._salt = _NO_PSK_SALT if psk is None else _early_salt(psk)
         self._chain: bytes | None = None
+        #: ratchet_root_0 of docs/protocol.md §9.3, set with the application secrets
+        self.ratchet_root: bytes | None = None
 
     def early_identity_secret(self, static_secret: bytes, th_prefix: bytes) -> bytes:
         """The secret sealing a client's ``kem`` identity inside its ClientHello (§6.3),
@@ -147,6 +149,7 @@ class KeySchedule:
         if self._chain is None:
             raise RuntimeError("handshake secrets first")
         master = hkdf_extract(derive_secret(self._chain, "derived", _EMPTY_HASH), bytes(32))
+        self.ratchet_root = derive_secret(master, "pq ratchet", th_server_finished)
         return (
             derive_secret(master, "c ap traffic", th_server_finished),
             derive_secret(master, "s ap traffic", th_server_finished),

@@ -33,6 +33,9 @@ __all__ = [
     "INNER_DATA",
     "INNER_HANDSHAKE",
     "INNER_KEY_UPDATE",
+    "INNER_PQ_CIPHERTEXT",
+    "INNER_PQ_SHARE",
+    "INNER_PQ_SWITCH",
     "MAX_PLAINTEXT",
     "FrameError",
     "FrameReader",
@@ -50,7 +53,14 @@ INNER_ALERT = 0x15
 INNER_HANDSHAKE = 0x16
 INNER_DATA = _bulk.INNER_DATA  # 0x17
 INNER_KEY_UPDATE = 0x18
-INNER_TYPES = frozenset({INNER_CLOSE, INNER_ALERT, INNER_HANDSHAKE, INNER_DATA, INNER_KEY_UPDATE})
+#: The post-quantum ratchet's records (docs/protocol.md §9.1).
+INNER_PQ_SHARE = 0x19
+INNER_PQ_CIPHERTEXT = 0x1A
+INNER_PQ_SWITCH = 0x1B
+INNER_TYPES = frozenset(
+    {INNER_CLOSE, INNER_ALERT, INNER_HANDSHAKE, INNER_DATA, INNER_KEY_UPDATE}
+    | {INNER_PQ_SHARE, INNER_PQ_CIPHERTEXT, INNER_PQ_SWITCH}
+)
 
 #: Content bytes of one record (2^16), and an encrypted payload's bound (2^16 + 256):
 #: the sizes of csrc/records.h, shared with the C loops and the socket pump.

@@ -56,6 +56,12 @@ class Transport:
         self._updates_received_in_a_row = 0  # no data between
         self._updates_sent_in_a_row = 0  # no data between
         self._update_answered = False  # a requested key update was sent, no data since
+        #: ratchet shares (docs/protocol.md §9.4) each way with no application data between
+        self.pq_shares_received_in_a_row = 0
+        self.pq_shares_sent_in_a_row = 0
+        #: application content bytes sealed and opened so far (by Python or a borrower)
+        self.data_sent = 0
+        self.data_received = 0
 
     @property
     def write(self) -> RecordCipher | None:
@@ -81,6 +87,7 @@ class Transport:
             end = min(len(view), start + self.write.records_left() * MAX_PLAINTEXT)
             self.out.append(self.write.seal_many(INNER_DATA, view[start:end]))
             self._sent_data()
+            self.data_sent += end - start
             start = end
 
     def send_key_update(self, *, request_peer: bool) -> None:
@@ -118,6 +125,12 @@ class Transport:
     def _sent_data(self) -> None:
         self._update_answered = False
         self._updates_sent_in_a_row = 0
+        self.pq_shares_sent_in_a_row = 0
+
+    def _received_data(self, n: int) -> None:
+        self._updates_received_in_a_row = 0
+        self.pq_shares_received_in_a_row = 0
+        self.data_received += n
 
     # ------------------------------------------------------------------ receiving
     def refuse_plaintext_after_keys(self) -> None:
@@ -156,13 +169,13 @@ class Transport:
         except FrameError as exc:
             raise fail(Alert.DECODE_ERROR, str(exc)) from None
         if opened is not None and opened[0]:
-            self._updates_received_in_a_row = 0
+            self._received_data(len(opened[0]))
         return opened
 
     def received_data(self, content: bytes) -> None:
         """Note an application record (empty ones do not count as data between updates)."""
         if content:
-            self._updates_received_in_a_row = 0
+            self._received_data(len(content))
 
     def received_key_update(self, content: bytes) -> None:
         """Act on the peer's key update: next read key, and an answer if it asked.
@@ -211,7 +224,8 @@ class Transport:
             raise LocalProtocolError("nothing was lent")
         self.write.advance(*sent)
         self.read.advance(*received)
+        self.data_sent += sent[1]
         if sent[0]:
             self._sent_data()
         if received[0]:
-            self._updates_received_in_a_row = 0
+            self._received_data(received[1])

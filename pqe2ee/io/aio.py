@@ -34,6 +34,7 @@ from pqe2ee.handshake import (
 )
 from pqe2ee.io.addresses import source_of
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING, PendingPool
+from pqe2ee.io.pq_rekey import PqRekeyTrigger, check_pq_rekey_options
 
 __all__ = [
     "SecureReader",
@@ -51,9 +52,14 @@ class _Session:
     """The shared state of one reader/writer pair."""
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+        trigger: PqRekeyTrigger | None = None,
     ):
         self.raw_reader, self.raw_writer, self.conn = reader, writer, conn
+        self.trigger = trigger or PqRekeyTrigger(conn)
         self.buffer = bytearray()
         self.peer_closed = False
         self.suite: Suite | None = None
@@ -80,7 +86,9 @@ class _Session:
         """The next record's worth of plaintext, or ``b""`` once the peer has closed."""
         while not self.peer_closed:
             event = self.conn.next_event()
-            self.flush()  # key updates the peer asked for
+            if event is NEED_DATA:
+                self.trigger.poll()
+            self.flush()  # key updates the peer asked for, ratchet records
             if event is NEED_DATA:
                 self.conn.receive_data(await self.raw_reader.read(_READ_SIZE))
             elif isinstance(event, DataReceived):
@@ -179,7 +187,23 @@ class SecureWriter:
             session has failed.
         """
         self._s.conn.send_data(bytes(data))
+        self._s.trigger.poll()
         self._s.flush()
+
+    def start_pq_rekey(self) -> None:
+        """Start a post-quantum ratchet step now (docs/protocol.md §9; see
+        :meth:`pqe2ee.handshake.Connection.start_pq_rekey`).  It completes once the
+        reading half has read the peer's answer; data flows both ways meanwhile.
+
+        :raises LocalProtocolError: not connected and open, or a step is in progress.
+        """
+        self._s.conn.start_pq_rekey()
+        self._s.flush()
+
+    @property
+    def pq_rekeys(self) -> int:
+        """Post-quantum ratchet steps completed in this session."""
+        return self._s.conn.pq_rekeys
 
     async def drain(self) -> None:
         """Wait until the transport's buffer is below its high-water mark."""
@@ -228,15 +252,24 @@ async def wrap_streams(
     *,
     server_side: bool = False,
     handshake_timeout: float | None = 30.0,
+    pq_rekey_after: float | None = None,
+    pq_rekey_bytes: int | None = None,
 ) -> tuple[SecureReader, SecureWriter]:
     """Run a handshake over an existing stream pair and return the secure pair.
 
+    :param pq_rekey_after: start a post-quantum ratchet step (docs/protocol.md §9) once
+        this many seconds passed since the last; checked whenever the pair writes or
+        reads, skipped while the session carries no data.
+    :param pq_rekey_bytes: start one once this side wrote this many bytes since the last.
+    :raises ValueError: a trigger value that is not positive.
     :raises RemoteProtocolError: the handshake failed.
     :raises TimeoutError: it did not finish within ``handshake_timeout`` seconds.
     On any failure, and on cancellation, the transport is closed before the exception
     propagates.
     """
-    session = _Session(reader, writer, Connection(config, "server" if server_side else "client"))
+    conn = Connection(config, "server" if server_side else "client")
+    trigger = PqRekeyTrigger(conn, pq_rekey_after, pq_rekey_bytes)
+    session = _Session(reader, writer, conn, trigger)
     try:
         await asyncio.wait_for(session.handshake(), handshake_timeout)
     except BaseException:  # a failure, a timeout, or a cancellation from outside
@@ -248,27 +281,50 @@ async def wrap_streams(
 
 
 def wrap_established(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    conn: Connection,
+    *,
+    pq_rekey_after: float | None = None,
+    pq_rekey_bytes: int | None = None,
 ) -> tuple[SecureReader, SecureWriter]:
     """The secure pair over a stream pair whose handshake ``conn`` has already completed
     (elsewhere, for example over the bare socket); bytes ``conn`` holds unprocessed
     come first.
 
+    :param pq_rekey_after: automatic ratchet steps, as for :func:`wrap_streams`.
+    :param pq_rekey_bytes: likewise, by bytes written.
     :raises LocalProtocolError: ``conn``'s handshake is not complete.
     """
     if not conn.handshake_complete:
         raise LocalProtocolError("wrap_established needs a connection past its handshake")
-    session = _Session(reader, writer, conn)
+    trigger = PqRekeyTrigger(conn, pq_rekey_after, pq_rekey_bytes)
+    session = _Session(reader, writer, conn, trigger)
     session.suite, session.peer_identity = conn.suite, conn.peer_identity
     return SecureReader(session), SecureWriter(session)
 
 
 async def open_connection(
-    host: str, port: int, config: Config, *, handshake_timeout: float | None = 30.0, **kwargs: Any
+    host: str,
+    port: int,
+    config: Config,
+    *,
+    handshake_timeout: float | None = 30.0,
+    pq_rekey_after: float | None = None,
+    pq_rekey_bytes: int | None = None,
+    **kwargs: Any,
 ) -> tuple[SecureReader, SecureWriter]:
-    """Connect to ``host:port`` and run the handshake as the client."""
+    """Connect to ``host:port`` and run the handshake as the client (the ratchet
+    triggers as for :func:`wrap_streams`)."""
     reader, writer = await asyncio.open_connection(host, port, **kwargs)
-    return await wrap_streams(reader, writer, config, handshake_timeout=handshake_timeout)
+    return await wrap_streams(
+        reader,
+        writer,
+        config,
+        handshake_timeout=handshake_timeout,
+        pq_rekey_after=pq_rekey_after,
+        pq_rekey_bytes=pq_rekey_bytes,
+    )
 
 
 async def start_server(
@@ -282,6 +338,8 @@ async def start_server(
     max_pending_handshakes: int = DEFAULT_MAX_PENDING,
     max_pending_per_source: int | None = None,
     pending: PendingPool[asyncio.Task[Any]] | None = None,
+    pq_rekey_after: float | None = None,
+    pq_rekey_bytes: int | None = None,
     **kwargs: Any,
 ) -> asyncio.Server:
     """Serve pqe2ee sessions: ``client_connected_cb`` gets each authenticated pair.
@@ -297,12 +355,16 @@ async def start_server(
     address over its share evicts its own oldest instead.  Connections past their
     handshake are the callback's and are never evicted.
 
+    :param pq_rekey_after: automatic ratchet steps of each session, as for
+        :func:`wrap_streams`.
+    :param pq_rekey_bytes: likewise, by bytes written.
     :param pending: a pool to use instead of a new one made from the two limits (to share
         it between servers, or to read its eviction counters).
     :param kwargs: passed to :func:`asyncio.start_server`; ``backlog`` defaults to the
         pool's size (at least 100, at most 4096), so a burst of connects is not left to
         SYN retries.
     """
+    check_pq_rekey_options(pq_rekey_after, pq_rekey_bytes)
     pool = pending or PendingPool(max_pending_handshakes, max_pending_per_source)
     kwargs.setdefault("backlog", max(100, min(pool.limit, 4096)))
 
@@ -321,7 +383,13 @@ async def start_server(
         pool.admit(task, source, evict)
         try:
             pair = await wrap_streams(
-                reader, writer, config, server_side=True, handshake_timeout=handshake_timeout
+                reader,
+                writer,
+                config,
+                server_side=True,
+                handshake_timeout=handshake_timeout,
+                pq_rekey_after=pq_rekey_after,
+                pq_rekey_bytes=pq_rekey_bytes,
             )
         except asyncio.CancelledError:
             if not evicted:

@@ -27,6 +27,7 @@ from pqe2ee.handshake import (
     PublicIdentity,
     Suite,
 )
+from pqe2ee.io.pq_rekey import PqRekeyTrigger
 
 __all__ = ["SecureSocket", "wrap_established", "wrap_socket"]
 
@@ -35,14 +36,32 @@ _FIRST_READ = 1 << 16
 
 
 class SecureSocket:
-    """A socket whose bytes travel inside a pqe2ee session.  Make one with :func:`wrap_socket`."""
+    """A socket whose bytes travel inside a pqe2ee session.  Make one with :func:`wrap_socket`.
 
-    def __init__(self, sock: Any, config: Config, *, server_side: bool) -> None:
-        self._setup(sock, Connection(config, "server" if server_side else "client"))
+    :param pq_rekey_after: start a post-quantum ratchet step (docs/protocol.md §9) once
+        this many seconds passed since the last one; checked whenever the application
+        sends or receives (there is no background thread), skipped while the session
+        carries no data.
+    :param pq_rekey_bytes: start one once this side sent this many bytes since the last.
+    A step started here completes the next time this side reads (:meth:`recv`).
+    """
 
-    def _setup(self, sock: Any, conn: Connection) -> None:
+    def __init__(
+        self,
+        sock: Any,
+        config: Config,
+        *,
+        server_side: bool,
+        pq_rekey_after: float | None = None,
+        pq_rekey_bytes: int | None = None,
+    ) -> None:
+        conn = Connection(config, "server" if server_side else "client")
+        self._setup(sock, conn, PqRekeyTrigger(conn, pq_rekey_after, pq_rekey_bytes))
+
+    def _setup(self, sock: Any, conn: Connection, trigger: PqRekeyTrigger) -> None:
         self._sock = sock
         self._conn = conn
+        self._trigger = trigger
         self._chunks: deque[bytes] = deque()  # authenticated plaintext, in order
         self._inbox = bytearray(_FIRST_READ)  # reused; grows to _READ_SIZE under bulk
         self._peer_closed = False
@@ -113,9 +132,35 @@ class SecureSocket:
         """Protect and send all of ``data``."""
         with self._lock:
             self._conn.send_data(bytes(data))
+            self._trigger.poll()
             self._flush()
 
     send = sendall
+
+    def start_pq_rekey(self) -> None:
+        """Start a post-quantum ratchet step now (see
+        :meth:`pqe2ee.handshake.Connection.start_pq_rekey`); it completes once this side
+        has read the peer's answer (:meth:`recv`).
+
+        :raises LocalProtocolError: not connected and open, or a step is in progress.
+        """
+        with self._lock:
+            self._conn.start_pq_rekey()
+            self._flush()
+
+    @property
+    def pq_rekeys(self) -> int:
+        """Post-quantum ratchet steps completed in this session."""
+        return self._conn.pq_rekeys
+
+    def configure_pq_rekey(self, after: float | None = None, nbytes: int | None = None) -> None:
+        """Set (or, with None, clear) the automatic ratchet triggers of :class:`SecureSocket`
+        (for a socket made by :func:`pqe2ee.io.accept.accept_session`, say).
+
+        :raises ValueError: a trigger value that is not positive.
+        """
+        with self._lock:
+            self._trigger = PqRekeyTrigger(self._conn, after, nbytes)
 
     def recv(self, bufsize: int) -> bytes:
         """Up to ``bufsize`` bytes of authenticated data; ``b""`` after the peer's close.
@@ -136,7 +181,9 @@ class SecureSocket:
     def _pump(self) -> None:
         with self._lock:
             event = self._conn.next_event()
-            self._flush()  # key updates the peer asked for
+            if event is NEED_DATA:
+                self._trigger.poll()
+            self._flush()  # key updates the peer asked for, ratchet records
         if event is NEED_DATA:
             n = self._sock.recv_into(self._inbox)
             with self._lock, memoryview(self._inbox) as view:
@@ -221,7 +268,13 @@ class SecureSocket:
 
 
 def wrap_socket(
-    sock: Any, config: Config, *, server_side: bool = False, do_handshake: bool = True
+    sock: Any,
+    config: Config,
+    *,
+    server_side: bool = False,
+    do_handshake: bool = True,
+    pq_rekey_after: float | None = None,
+    pq_rekey_bytes: int | None = None,
 ) -> SecureSocket:
     """Wrap a connected stream socket in a pqe2ee session.
 
@@ -229,23 +282,41 @@ def wrap_socket(
     :param config: identity, policy and pins; a server needs an identity.
     :param server_side: True on the accepting side.
     :param do_handshake: run the handshake now (default) or on :meth:`SecureSocket.do_handshake`.
+    :param pq_rekey_after: automatic post-quantum ratchet steps, see :class:`SecureSocket`.
+    :param pq_rekey_bytes: likewise, by bytes sent.
+    :raises ValueError: a trigger value that is not positive.
     """
-    wrapped = SecureSocket(sock, config, server_side=server_side)
+    wrapped = SecureSocket(
+        sock,
+        config,
+        server_side=server_side,
+        pq_rekey_after=pq_rekey_after,
+        pq_rekey_bytes=pq_rekey_bytes,
+    )
     if do_handshake:
         wrapped.do_handshake()
     return wrapped
 
 
-def wrap_established(sock: Any, conn: Connection) -> SecureSocket:
+def wrap_established(
+    sock: Any,
+    conn: Connection,
+    *,
+    pq_rekey_after: float | None = None,
+    pq_rekey_bytes: int | None = None,
+) -> SecureSocket:
     """The secure socket over ``sock`` for a connection whose handshake ``conn`` has
     already completed (elsewhere, for example in :func:`pqe2ee.io.accept.accept_session`);
     bytes ``conn`` holds unprocessed come first.
 
+    :param pq_rekey_after: automatic post-quantum ratchet steps, see :class:`SecureSocket`.
+    :param pq_rekey_bytes: likewise, by bytes sent.
     :raises LocalProtocolError: ``conn``'s handshake is not complete.
     """
     if not conn.handshake_complete:
         raise LocalProtocolError("wrap_established needs a connection past its handshake")
+    trigger = PqRekeyTrigger(conn, pq_rekey_after, pq_rekey_bytes)
     wrapped = SecureSocket.__new__(SecureSocket)
-    wrapped._setup(sock, conn)
+    wrapped._setup(sock, conn, trigger)
     wrapped.suite, wrapped.peer_identity = conn.suite, conn.peer_identity
     return wrapped

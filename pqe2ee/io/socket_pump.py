@@ -6,8 +6,16 @@ it reads plaintext, seals records and writes them to the session socket, and rea
 records, opens them and writes the plaintext, with the GIL released and no Python call
 per message.  Only what needs the protocol comes back to Python, to the very same
 :class:`~pqe2ee.handshake.Connection`: a record that is not application data (key
-update, close, alert) is handed to it unopened, the key update at the usage limit is
-asked of it, and so is the authenticated close when the plaintext side ends.
+update, close, alert, the post-quantum ratchet's share, ciphertext and switch) is handed
+to it unopened, the key update at the usage limit is asked of it, and so is the
+authenticated close when the plaintext side ends.
+
+The ratchet (docs/protocol.md §9) needs nothing else: the records Python seals (a share,
+the responder's ciphertext, the initiator's switch) go to the end of the pump's session
+output, behind every record the pump sealed under the old key, and the new keys are
+lent back before the pump seals or opens another record.  The byte trigger
+(``pq_rekey_bytes``) lowers the sending key's lent limit to the budget's last record, so
+the pump stops there (``SEND_LIMIT``) and Python starts the step.
 
 Security properties: a record that fails authentication or has an impossible length
 stops the pump with the plaintext it still held wiped, so no unauthenticated byte is
@@ -29,6 +37,7 @@ from pqe2ee.handshake.record import MAX_ENCRYPTED, MAX_PLAINTEXT, RecordState
 from pqe2ee.hazmat import core
 from pqe2ee.hazmat.padding import Padding
 from pqe2ee.hazmat.pump import Pump, PumpBuffer, PumpFlag, PumpStatus
+from pqe2ee.io.pq_rekey import PqRekeyTrigger
 
 __all__ = ["Outcome", "SideError", "SocketPump", "available"]
 
@@ -66,6 +75,8 @@ class SocketPump:
         :meth:`close`.
     :param plain: the plaintext socket.
     :param session: the socket that carries the session.
+    :param pq_rekey_bytes: start a post-quantum ratchet step whenever this side has sent
+        this many bytes since the last (at the first record boundary past it).
     Both sockets are made non-blocking; the pump never closes them.
 
     :raises LocalProtocolError: ``conn`` cannot be lent.
@@ -79,10 +90,14 @@ class SocketPump:
         session: socket.socket,
         *,
         buffer_size: int = BUFFER_SIZE,
+        pq_rekey_bytes: int | None = None,
     ) -> None:
         if conn.suite is None:
             raise LocalProtocolError("the handshake has not completed")
         self._conn = conn
+        self._trigger = PqRekeyTrigger(conn, None, pq_rekey_bytes)
+        self._key_limit = 0  # the lent sending key's own limit (a key update is due there)
+        self._budget_refused_at: int | None = None  # pq_rekeys when a start was refused
         self._plain, self._session = plain, session
         plain.setblocking(False)
         session.setblocking(False)
@@ -124,9 +139,53 @@ class SocketPump:
 
     def _install(self, state: RecordState | None, *, sending: bool) -> None:
         if state is not None:
+            limit = state.limit
+            if sending:
+                self._key_limit = limit
+                limit = self._byte_budget_limit(state.seq, limit)
             self._pump.set_key(
-                sending=sending, key=state.key, iv=state.iv, seq=state.seq, limit=state.limit
+                sending=sending, key=state.key, iv=state.iv, seq=state.seq, limit=limit
             )
+
+    def _byte_budget_limit(self, seq: int, limit: int) -> int:
+        """The sending limit that stops the pump where the ratchet's byte budget ends:
+        after at most as many records as the bytes left could fill (at least one, so
+        the pump always moves)."""
+        budget = self._trigger.nbytes
+        if (
+            budget is None
+            or self._conn.pq_rekey_in_progress
+            or self._budget_refused_at == self._conn.pq_rekeys
+        ):
+            # a step in progress, or the connection refused one (the peer closed): the
+            # next budget starts when a step completes, and the pump runs on meanwhile
+            return limit
+        left = max(0, budget - self._conn.bytes_since_pq_rekey[0])
+        return min(limit, seq + max(1, -(-left // MAX_PLAINTEXT)))
+
+    @property
+    def pq_rekeys(self) -> int:
+        """Post-quantum ratchet steps the session completed."""
+        return self._conn.pq_rekeys
+
+    def start_pq_rekey(self, *, if_due: PqRekeyTrigger | None = None) -> bool:
+        """Start a post-quantum ratchet step: the share goes out behind what the pump
+        already sealed.  Call it only while :meth:`run` is not running.
+
+        :param if_due: only if this trigger says a step is due (then a refusal by the
+            connection is not an error either: it is tried again later).
+        :returns: whether a step was started.
+        :raises LocalProtocolError: (without ``if_due``) not connected and open, or a
+            step is in progress.
+        """
+        if if_due is not None:
+            if not if_due.poll():
+                return False
+        else:
+            self._conn.start_pq_rekey()
+        self._push(PumpBuffer.SESSION_OUT, self._conn.data_to_send())
+        self._lend()  # the byte budget's limit is off while the step is in progress
+        return True
 
     def _push(self, buffer: PumpBuffer, data: bytes) -> None:
         if data and not self._pump.push(buffer, data):
@@ -186,9 +245,16 @@ class SocketPump:
                 self._drain_events()  # raises: the session ended without its close record
                 raise RemoteProtocolError("the session ended without a close record")
             elif s is PumpStatus.SEND_LIMIT:
-                self._conn.update_keys()
-                self._push(PumpBuffer.SESSION_OUT, self._conn.data_to_send())
-                self._lend()
+                if r.send_seq >= self._key_limit:  # the key's own usage limit
+                    self._conn.update_keys()
+                    self._push(PumpBuffer.SESSION_OUT, self._conn.data_to_send())
+                    self._lend()
+                elif not self.start_pq_rekey(if_due=self._trigger):
+                    # the byte budget's limit, records short of full: a new limit; or
+                    # the budget is spent but no step could start: go on without one
+                    if self._conn.bytes_since_pq_rekey[0] >= (self._trigger.nbytes or 0):
+                        self._budget_refused_at = self._conn.pq_rekeys
+                    self._lend()
             elif s is PumpStatus.ERR_TYPE:
                 self._on_bad_type()
             elif s is PumpStatus.ERR_TAG:

@@ -123,7 +123,7 @@ def test_tunnel_log_format_json_writes_one_object_per_line(tmp_path: Path) -> No
 
 
 def test_a_connection_line_carries_its_fields_in_json() -> None:
-    record = ConnectionRecord("server", 7, "127.0.0.1:5", peer="ab" * 32, up=3, down=4)
+    record = ConnectionRecord("server", 7, "127.0.0.1:5", peer="ab" * 32, up=3, down=4, pq_rekeys=2)
     record.finish("closed", clean=True)
     captured: list[logging.LogRecord] = []
     handler = logging.Handler()
@@ -141,6 +141,7 @@ def test_a_connection_line_carries_its_fields_in_json() -> None:
     assert line["conn"] == 7 and line["up"] == 3 and line["down"] == 4
     assert line["end"] == "closed" and line["peer"] == "ab" * 32
     assert line["message"].startswith("tunnel server conn=7 ")
+    assert line["pq_rekeys"] == 2 and " up=3 down=4 pq_rekeys=2 " in line["message"]
 
 
 def test_migrate_json(tmp_path: Path) -> None:

@@ -115,6 +115,31 @@ def test_listen_connect_both_ways(keys: tuple[Path, str, str]) -> None:
     assert "suite X25519MLKEM768+hybrid" in client.stderr
 
 
+def test_listen_connect_take_the_pq_rekey_flags(keys: tuple[Path, str, str]) -> None:
+    tmp, server_fpr, client_fpr = keys
+    down, up = os.urandom(50_000), os.urandom(300_000)  # (listen's stdin: one pipe's worth)
+    flags = ("--pq-rekey-bytes", "5000", "--pq-rekey-after", "30")
+    proc, port = _listen(tmp, "--peer", client_fpr, *flags, stdin=down)
+    command = [*PQE2EE, "connect", f"127.0.0.1:{port}", "--identity", str(tmp / "client.key")]
+    client = subprocess.run(
+        [*command, "--peer", server_fpr, *flags],
+        input=up,
+        capture_output=True,
+        timeout=60,
+    )
+    out, err = proc.communicate(timeout=60)
+    assert client.returncode == 0, client.stderr
+    assert proc.returncode == 0, err
+    assert client.stdout == down and out == up
+    # how many steps complete before the ends close depends on timing; that the flags
+    # reached the session is what shows here (the steps: tests/io/test_pq_ratchet_io.py)
+    assert b"post-quantum ratchet steps completed" in client.stderr
+    assert b"post-quantum ratchet steps completed" in err
+    for bad in (("--pq-rekey-bytes", "0"), ("--pq-rekey-after", "0")):
+        refused = _run("connect", "127.0.0.1:1", *bad)
+        assert refused.returncode == 2 and bad[0] in refused.stderr
+
+
 def test_wrong_fingerprint_exits_nonzero_with_one_line(keys: tuple[Path, str, str]) -> None:
     tmp, _, _ = keys
     proc, port = _listen(tmp)

@@ -4,6 +4,7 @@ bad settings, and SIGTERM with its grace period."""
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from tests.io.tunnel.util import identity
 
 @contextlib.contextmanager
 def _pair(
-    keys: Path, service: int, *server_extra: str
+    keys: Path, service: int, *server_extra: str, client_extra: tuple[str, ...] = ()
 ) -> Iterator[tuple[TunnelProcess, TunnelProcess]]:
     config = keys / "server.toml"
     config.write_text(
@@ -34,6 +35,7 @@ def _pair(
         f"--connect=127.0.0.1:{server.port}",
         f"--identity={keys / 'client.key'}",
         f"--peer={fingerprint('server')}",
+        *client_extra,
     )
     try:
         yield server, client
@@ -55,6 +57,42 @@ def test_processes_carry_data_and_stop_cleanly(keys: Path, service: int) -> None
         assert "up=23 down=23" in line and line.endswith("end=closed")
         assert "hello" not in "\n".join(proc.lines)
         assert any(line.endswith("stopped") for line in proc.lines)
+
+
+def test_pq_rekey_flags_run_ratchet_steps_and_the_log_line_counts_them(
+    keys: Path, service: int
+) -> None:
+    """Both ends with a small --pq-rekey-bytes (the client with --pq-rekey-after too):
+    the echoed 256 KB come back whole and both per-connection lines report
+    pq_rekeys=N with N > 0 (the JSON form: tests/cli/test_flags.py)."""
+    payload = bytes(range(256)) * 1024
+    rekey = ("--pq-rekey-bytes=20000", "--pq-rekey-after=0.5")
+    with _pair(keys, service, "--pq-rekey-bytes=20000", client_extra=rekey) as (server, client):
+        with socket.create_connection(("127.0.0.1", client.port), timeout=30) as s:
+            # a conversation: a step needs both directions open (the responder answers)
+            for pos in range(0, len(payload), 32768):
+                s.sendall(payload[pos : pos + 32768])
+                got = b""
+                while len(got) < len(payload[pos : pos + 32768]):
+                    got += s.recv(65536)
+                assert got == payload[pos : pos + 32768]
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(1) == b""
+        assert client.stop() == 0
+        assert server.stop() == 0
+    for proc in (client, server):
+        (line,) = proc.conn_lines()
+        assert f" up={len(payload)} down={len(payload)} " in line, line
+        match = re.search(r" pq_rekeys=(\d+) ", line)
+        assert match and int(match.group(1)) > 0, line
+
+
+def test_pq_rekey_flags_refuse_nonsense(keys: Path) -> None:
+    for flag in ("--pq-rekey-bytes=0", "--pq-rekey-after=-1", "--pq-rekey-bytes=lots"):
+        out = subprocess.run(
+            [*PQE2EE, "tunnel", "client", flag], capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 2 and flag.split("=")[0] in out.stderr
 
 
 def test_sigterm_lets_an_open_connection_finish(keys: Path, service: int) -> None:

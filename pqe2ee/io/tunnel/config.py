@@ -21,6 +21,7 @@ from typing import Any
 from pqe2ee.handshake import Config, Identity, Policy, parse_fingerprint
 from pqe2ee.hazmat.padding import NO_PADDING, Padding
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
+from pqe2ee.io.pq_rekey import check_pq_rekey_options
 from pqe2ee.trust import KnownPeers, load_identity
 
 __all__ = [
@@ -87,6 +88,11 @@ class Limits:
         flooding host cannot evict other hosts' handshakes (``None``: no such limit).
     :param grace: on SIGINT/SIGTERM, how long open connections may go on before they
         are cut.
+    :param pq_rekey_after: start a post-quantum ratchet step (docs/protocol.md §9) in
+        each session this often, in seconds (skipped while it carries no data; None:
+        never).
+    :param pq_rekey_bytes: start one whenever this end has sent this many bytes into a
+        session since its last step (None: never).
     """
 
     handshake_timeout: float = 10.0
@@ -97,8 +103,11 @@ class Limits:
     max_pending_handshakes: int = DEFAULT_MAX_PENDING
     max_pending_per_source: int | None = None
     grace: float = 10.0
+    pq_rekey_after: float | None = None
+    pq_rekey_bytes: int | None = None
 
     def __post_init__(self) -> None:
+        check_pq_rekey_options(self.pq_rekey_after, self.pq_rekey_bytes)
         for name in ("handshake_timeout", "connect_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
@@ -177,6 +186,8 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...]]] = {
     "max_pending_per_source": (int, ("server",)),
     "grace": ((int, float), ("server", "client")),
     "pad": (str, ("server", "client")),
+    "pq_rekey_after": ((int, float), ("server", "client")),
+    "pq_rekey_bytes": (int, ("server", "client")),
 }
 _PATHS = ("identity", "passphrase_file", "known_peers")
 #: options that are gone, and what replaces them
@@ -235,6 +246,8 @@ def _limits(options: Mapping[str, Any]) -> Limits:
         "max_pending_handshakes",
         "max_pending_per_source",
         "grace",
+        "pq_rekey_after",
+        "pq_rekey_bytes",
     )
     given = {n: options[n] for n in names if options.get(n) is not None}
     if given.get("idle_timeout") == 0:

@@ -43,6 +43,8 @@ class ConnectionRecord:
     suite: str = "-"
     up: int = 0
     down: int = 0
+    #: post-quantum ratchet steps the session completed (docs/protocol.md §9)
+    pq_rekeys: int = 0
     end: str | None = None
     clean: bool = False
 
@@ -54,11 +56,12 @@ class ConnectionRecord:
 
     def line(self) -> str:
         """The log line: ``tunnel <role> conn=… from=… peer=… suite=… up=… down=…
-        duration=…s end=…``, public facts only."""
+        pq_rekeys=… duration=…s end=…``, public facts only."""
         duration = time.monotonic() - self.started
         return (
             f"tunnel {self.role} conn={self.number} from={self.remote} peer={self.peer} "
-            f"suite={self.suite} up={self.up} down={self.down} duration={duration:.3f}s "
+            f"suite={self.suite} up={self.up} down={self.down} pq_rekeys={self.pq_rekeys} "
+            f"duration={duration:.3f}s "
             f"end={self.end or 'unknown'}"
         )
 
@@ -72,6 +75,7 @@ class ConnectionRecord:
             "suite": self.suite,
             "up": self.up,
             "down": self.down,
+            "pq_rekeys": self.pq_rekeys,
             "duration_s": round(time.monotonic() - self.started, 3),
             "end": self.end or "unknown",
         }

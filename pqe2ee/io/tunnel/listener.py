@@ -183,11 +183,31 @@ class Listener:
         """Carry an established session's data between its two sockets, on the C pump
         when it can run the suite, else through the asyncio streams."""
         owned.clear()  # from here the data path closes them
+        rekey: dict[str, Any] = {
+            "pq_rekey_after": self.limits.pq_rekey_after,
+            "pq_rekey_bytes": self.limits.pq_rekey_bytes,
+        }
         if self.native(conn.suite):
             await native.splice(
-                link, conn, plain, session, plain_is_near=plain_is_near, names=names
+                link, conn, plain, session, plain_is_near=plain_is_near, names=names, **rekey
             )
             return
+        try:
+            await self._carry_streams(link, conn, plain, session, plain_is_near, names, rekey)
+        finally:
+            link.record.pq_rekeys = conn.pq_rekeys
+
+    async def _carry_streams(
+        self,
+        link: Link,
+        conn: Connection,
+        plain: socket.socket,
+        session: socket.socket,
+        plain_is_near: bool,
+        names: tuple[str, str],
+        rekey: dict[str, Any],
+    ) -> None:
+        """:meth:`carry` through the asyncio streams (no C core for the suite)."""
         link.set_cut(None)
         try:
             p_reader, p_writer = await asyncio.open_connection(sock=plain)
@@ -202,7 +222,7 @@ class Listener:
             sockets.close(session)
             raise
         link.attach(r_writer)
-        s_reader, s_writer = aio.wrap_established(r_reader, r_writer, conn)
+        s_reader, s_writer = aio.wrap_established(r_reader, r_writer, conn, **rekey)
         if plain_is_near:
             await link.splice(p_reader, s_writer, s_reader, p_writer, names=names)
         else:

@@ -9,6 +9,10 @@ waits for the pump to come back: when both directions have ended (close both soc
 cleanly), after the idle timeout (send the authenticated close and end cleanly), or when
 :meth:`Link.end <pqe2ee.io.tunnel.link.Link.end>` wakes it through a pipe (shutdown,
 eviction: reset both sockets).  Half-close and control records are the pump's business.
+The post-quantum ratchet's time trigger (``pq_rekey_after``) wakes the pump through the
+same pipe from an event-loop timer; the loop then starts the step between two runs and
+lets the pump go on (its byte trigger is the pump's own, see
+:class:`~pqe2ee.io.socket_pump.SocketPump`).
 On any error the session socket is closed without a close record (the peer sees
 truncation) and the plaintext socket is reset: never a clean end.
 """
@@ -27,6 +31,7 @@ from typing import Any
 
 from pqe2ee.exceptions import RemoteProtocolError
 from pqe2ee.handshake import Connection
+from pqe2ee.io.pq_rekey import PqRekeyTrigger
 from pqe2ee.io.socket_pump import Outcome, SideError, SocketPump
 from pqe2ee.io.tunnel import sockets
 from pqe2ee.io.tunnel.connlog import describe
@@ -108,6 +113,8 @@ async def splice(
     *,
     plain_is_near: bool,
     names: tuple[str, str],
+    pq_rekey_after: float | None = None,
+    pq_rekey_bytes: int | None = None,
 ) -> None:
     """Carry ``conn``'s data between ``plain`` and ``session`` until both directions
     end or one fails; then close (or reset) both sockets, which this call now owns.
@@ -115,6 +122,8 @@ async def splice(
     :param plain_is_near: the plaintext side is the client-facing one (the client end),
         so bytes read from it count as ``up``.
     :param names: the client-facing and service-facing sides, for the log.
+    :param pq_rekey_after: start a post-quantum ratchet step this often (seconds).
+    :param pq_rekey_bytes: and whenever this side sent this many bytes since the last.
     """
     near, far = names
     plain_name, session_name = (near, far) if plain_is_near else (far, near)
@@ -122,20 +131,42 @@ async def splice(
     clean = False
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
+    os.set_blocking(wake_r, False)
+    loop = asyncio.get_running_loop()
+    clock = PqRekeyTrigger(conn, pq_rekey_after, None, clock=loop.time)
+    rekey_due = False
+    timer: asyncio.TimerHandle | None = None
 
     def wake() -> None:
         with contextlib.suppress(OSError):
             os.write(wake_w, b"!")
 
+    def on_timer() -> None:
+        nonlocal rekey_due
+        rekey_due = True
+        wake()
+
+    def arm() -> None:
+        nonlocal timer
+        left = clock.seconds_left()
+        if left is not None:
+            timer = loop.call_later(left, on_timer)
+
     pump: SocketPump | None = None
     worker: _Worker | None = None
     try:
-        pump = running = SocketPump(conn, plain, session)
+        pump = running = SocketPump(conn, plain, session, pq_rekey_bytes=pq_rekey_bytes)
         worker = _Worker.get()
         link.set_cut(wake)
+        arm()
         finishing = False
+        moved, last_move = (0, 0), loop.time()
         while record.end is None or finishing:
             timeout = _CLOSE_TIMEOUT if finishing else link.idle_timeout
+            if timeout is not None and not finishing:
+                # the pump counts idleness from each run's start: after a ratchet wake
+                # what is left of it, so the timer's wake-ups never keep a session alive
+                timeout = max(0.0, timeout - (loop.time() - last_move))
             future = worker.submit(functools.partial(running.run, timeout, wake_r))
             try:
                 outcome = await asyncio.shield(future)
@@ -144,10 +175,19 @@ async def splice(
                 raise
             finally:
                 _count(link, running, plain_is_near)
+            if (running.to_session, running.to_plain) != moved:
+                moved, last_move = (running.to_session, running.to_plain), loop.time()
             if outcome is Outcome.DONE:
                 record.finish("closed", clean=True)
                 clean = record.clean
                 break
+            if outcome is Outcome.WAKE and rekey_due and record.end is None and not finishing:
+                rekey_due = False
+                _drain(wake_r)
+                if record.end is None:  # (Link.end() sets it before it wakes)
+                    running.start_pq_rekey(if_due=clock)
+                    arm()
+                    continue
             if outcome is Outcome.WAKE or finishing:
                 break  # Link.end() asked, or the last flush did not finish in time
             if outcome is Outcome.TIMEOUT:
@@ -160,6 +200,9 @@ async def splice(
     except RemoteProtocolError as exc:
         link.end(f"{session_name}: {describe(exc)}")
     finally:
+        if timer is not None:
+            timer.cancel()
+        record.pq_rekeys = conn.pq_rekeys
         link.set_cut(None)
         if worker is not None:
             worker.put_back()
@@ -183,6 +226,13 @@ async def _stop(future: asyncio.Future[Any], wake: Callable[[], None]) -> None:
     while not future.done():
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait([future])
+
+
+def _drain(fd: int) -> None:
+    """Empty the wake pipe (non-blocking), so the next run does not return at once."""
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 64):
+            pass
 
 
 def _count(link: Link, pump: SocketPump, plain_is_near: bool) -> None:

@@ -290,3 +290,64 @@ def test_an_unknown_data_path_setting_is_refused(monkeypatch: pytest.MonkeyPatch
     else:  # pragma: no cover - without a build
         with pytest.raises(BackendUnavailable):
             data_path_setting()
+
+
+def _conn_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if " conn=" in r.getMessage()]
+
+
+def _pq_rekeys(line: str) -> int:
+    return int(line.split(" pq_rekeys=", 1)[1].split(" ", 1)[0])
+
+
+def test_pq_rekey_bytes_on_both_ends_steps_while_data_flows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Both ends with a byte budget, a conversation of 64 KB exchanges: steps complete
+    on both ends (a step needs both directions open: the responder must answer) and
+    every byte comes back."""
+    caplog.set_level(logging.INFO, logger="pqe2ee.tunnel")
+    chunks = [os.urandom(64 * 1024) for _ in range(24)]
+
+    async def main() -> None:
+        limits = Limits(pq_rekey_bytes=100_000)
+        async with tunnel_pair(server_limits=limits, client_limits=limits) as pair:
+            reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
+            for chunk in chunks:
+                writer.write(chunk)
+                assert await reader.readexactly(len(chunk)) == chunk
+            writer.write_eof()
+            assert await read_until_end(reader) == b""
+            writer.close()
+
+    run(main())
+    lines = _conn_lines(caplog)
+    assert len(lines) == 2
+    total = sum(map(len, chunks))
+    for line in lines:
+        assert f"up={total} down={total}" in line
+        assert _pq_rekeys(line) > 0, line
+
+
+def test_pq_rekey_after_steps_a_connection_that_keeps_talking(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only the client end has a (tiny) time trigger; the connection talks in small
+    exchanges for a while, so steps come whatever the machine's speed."""
+    caplog.set_level(logging.INFO, logger="pqe2ee.tunnel")
+
+    async def main() -> None:
+        async with tunnel_pair(client_limits=Limits(pq_rekey_after=0.01)) as pair:
+            reader, writer = await asyncio.open_connection(pair.entry.host, pair.entry.port)
+            for i in range(60):
+                writer.write(b"ping %d\n" % i)
+                assert await reader.readline() == b"ping %d\n" % i
+                await asyncio.sleep(0.02)
+            writer.write_eof()
+            assert await read_until_end(reader) == b""
+            writer.close()
+
+    run(main())
+    lines = _conn_lines(caplog)
+    assert len(lines) == 2
+    assert all(_pq_rekeys(line) > 0 for line in lines), lines
