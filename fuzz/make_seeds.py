@@ -76,9 +76,7 @@ def _kem_hello(*, known: bool) -> bytes:
 
     The static encapsulation takes fixed randomness only on an ML-KEM that accepts it:
     X-Wing over kyber-py (a test dependency), as the known-answer tests do."""
-    from pqe2ee.handshake import identity as identity_module
-    from pqe2ee.hazmat.kem.xwing import XWingKEM
-    from tests.hazmat._kyberpy import kyberpy_mlkem
+    from tests.hazmat._kyberpy import kem_identities_on_kyberpy
 
     server = client_hello.SERVERS[3].identity
     assert server is not None
@@ -90,15 +88,8 @@ def _kem_hello(*, known: bool) -> bytes:
     fixed = FixedRandomness(
         b"\x11" * 32, kem_seed=b"\x22" * 32, auth_encaps_randomness=b"\x55" * 64
     )
-    real_get_kem = identity_module.get_kem
-    oracle = XWingKEM(kyberpy_mlkem("ML-KEM-768"))
-    identity_module.get_kem = lambda name, **kw: (
-        oracle if name == "X-Wing" else real_get_kem(name, **kw)
-    )  # type: ignore[assignment]
-    try:
+    with kem_identities_on_kyberpy():
         return Connection(config, "client", fixed_randomness_for_testing_only=fixed).data_to_send()
-    finally:
-        identity_module.get_kem = real_get_kem
 
 
 def _second_hello(first: bytes, kem: str, seed: bytes) -> bytes:

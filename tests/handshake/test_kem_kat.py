@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -28,24 +29,17 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from pqe2ee.handshake import AuthKind, Config, Connection, FixedRandomness, Identity, Policy
-from pqe2ee.handshake import identity as identity_module
-from pqe2ee.hazmat.kem import get_kem
-from pqe2ee.hazmat.kem.xwing import XWingKEM
 from tests.handshake.util import run
-from tests.hazmat._kyberpy import kyberpy_mlkem
+from tests.hazmat._kyberpy import kem_identities_on_kyberpy
 
 SERVER_SEED = bytes(range(32))
 CLIENT_SEED = bytes(range(32, 64))
 
 
 @pytest.fixture(autouse=True)
-def _static_encapsulation_on_kyberpy(monkeypatch: pytest.MonkeyPatch) -> None:
-    oracle = XWingKEM(kyberpy_mlkem("ML-KEM-768"))
-
-    def get(name: str, **kwargs: object) -> object:
-        return oracle if name == "X-Wing" else get_kem(name, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(identity_module, "get_kem", get)
+def _static_encapsulation_on_kyberpy() -> Iterator[None]:
+    with kem_identities_on_kyberpy():
+        yield
 
 
 def _identity(kind: str, seed: bytes) -> Identity:
