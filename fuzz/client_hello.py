@@ -1,11 +1,12 @@
 """The server parsing what a client sends first: ClientHello (and the second hello
 after a HelloRetryRequest), from arbitrary bytes cut at fuzz-chosen points.
 
-Input: a byte that picks the server (modulo 3: the default policy with an Ed25519
+Input: a byte that picks the server (modulo 4: the default policy with an Ed25519
 identity; ``require_pq`` with a PSK and mutual authentication; a hybrid Ed25519 +
-ML-DSA-65 identity), a control byte (bit 7: end the stream after the bytes; bits 0-6:
-feed them in pieces of that many bytes, 0 = all at once), then the bytes from the
-"client".
+ML-DSA-65 identity; a ``kem`` identity asking for the client's, which opens early
+identities and encapsulates to them), a control byte (bit 7: end the stream after the
+bytes; bits 0-6: feed them in pieces of that many bytes, 0 = all at once), then the bytes
+from the "client".
 
 Properties: only :class:`Pqe2eeError` subclasses escape ``receive_data`` and
 ``next_event``; no event at all comes out (no bytes can complete a handshake whose
@@ -32,6 +33,7 @@ SERVERS = (
         psk_identity=b"psk-1",
     ),
     Config(identity=Identity(AuthKind.HYBRID, [bytes(range(32)), bytes(range(32, 64))])),
+    Config(identity=Identity(AuthKind.KEM, [bytes(range(64, 96))]), require_client_identity=True),
 )
 
 

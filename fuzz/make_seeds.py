@@ -22,7 +22,16 @@ from fuzz import age_file, client_hello, server_flight
 from fuzz._common import CORPUS, DATA, PATTERN
 from pqe2ee import age
 from pqe2ee.age.armor import ArmorWriter
-from pqe2ee.handshake import NEED_DATA, Config, Connection, FixedRandomness, Policy, State
+from pqe2ee.handshake import (
+    NEED_DATA,
+    AuthKind,
+    Config,
+    Connection,
+    FixedRandomness,
+    Identity,
+    Policy,
+    State,
+)
 from pqe2ee.handshake.messages import ClientHello
 from pqe2ee.handshake.record import CT_ALERT, CT_HANDSHAKE, plain_frame
 from pqe2ee.handshake.suites import KEM_IDS
@@ -61,6 +70,28 @@ def _real_hello(policy: Policy, kem_seed: bytes, psk: bytes | None = None) -> by
     return Connection(config, "client", fixed_randomness_for_testing_only=fixed).data_to_send()
 
 
+def _kem_hello(*, known: bool) -> bytes:
+    """A kem client's first flight to the harness's kem server: with ``known``, the
+    server_auth_ct and the sealed early identity (docs/protocol.md §6.2, §6.3).
+
+    The static encapsulation takes fixed randomness only on an ML-KEM that accepts it:
+    X-Wing over kyber-py (a test dependency), as the known-answer tests do."""
+    from tests.hazmat._kyberpy import kem_identities_on_kyberpy
+
+    server = client_hello.SERVERS[3].identity
+    assert server is not None
+    config = Config(
+        identity=Identity(AuthKind.KEM, [bytes(range(96, 128))]),
+        policy=Policy.for_mode("classical"),
+        server_identity=server.public() if known else None,
+    )
+    fixed = FixedRandomness(
+        b"\x11" * 32, kem_seed=b"\x22" * 32, auth_encaps_randomness=b"\x55" * 64
+    )
+    with kem_identities_on_kyberpy():
+        return Connection(config, "client", fixed_randomness_for_testing_only=fixed).data_to_send()
+
+
 def _second_hello(first: bytes, kem: str, seed: bytes) -> bytes:
     """The client's answer to a HelloRetryRequest for ``kem``: its first hello with only
     that KEM's share.  Made here because one FixedRandomness seed cannot fit two KEMs."""
@@ -75,7 +106,11 @@ def _served(stream: bytes, server: int = 0) -> bytes:
     connection = Connection(client_hello.SERVERS[server], "server")
     connection.receive_data(stream)
     assert connection.next_event() is NEED_DATA
-    assert connection.state in (State.SERVER_WAIT_FINISHED, State.SERVER_WAIT_IDENTITY)
+    assert connection.state in (
+        State.SERVER_WAIT_FINISHED,
+        State.SERVER_WAIT_IDENTITY,
+        State.SERVER_WAIT_KEM_CT,
+    )
     return stream
 
 
@@ -99,6 +134,11 @@ def client_hello_seeds() -> Iterable[tuple[str, bytes]]:
     yield "psk_require_pq_mutual", b"\x01\x00" + psk
     yield "classical_to_require_pq", b"\x01\x00" + classical
     yield "hybrid_identity_server", b"\x02\x00" + _served(hybrid, server=2)
+    # the kem server: a client that knows its key (server_auth_ct, early identity), one
+    # that does not, and a signing client's hello
+    yield "kem_known_early_identity", b"\x03\x00" + _served(_kem_hello(known=True), server=3)
+    yield "kem_unknown", b"\x03\x00" + _served(_kem_hello(known=False), server=3)
+    yield "kem_server_classical_hello", b"\x03\x00" + _served(classical, server=3)
     yield "alert", b"\x00\x00" + plain_frame(CT_ALERT, b"\x05")
     yield "encrypted_before_keys", b"\x00\x80\x17\x00\x00\x11" + bytes(17)
 

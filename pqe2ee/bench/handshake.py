@@ -54,6 +54,8 @@ class HandshakeSetup:
             identity=client_id if self.mutual else None,
             policy=policy,
             peer_fingerprints=frozenset({server_id.public().fingerprint()}),
+            # a pinned kem server is known by its key: it authenticates in the first flight
+            server_identity=None if server_id.kind.signs else server_id.public(),
         )
         server = Config(
             identity=server_id,

@@ -25,6 +25,8 @@ __all__ = ["Budget", "run"]
 
 KEMS = ["X25519", "P-256", "X25519MLKEM768", "X-Wing", "ML-KEM-768", "ML-KEM-1024"]
 MODES = ("classical", "hybrid", "pq")
+#: The row name of the standard library's TLS 1.3 baseline (server authentication).
+TLS_LABEL = "stdlib TLS 1.3 (X25519, Ed25519 cert)"
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,15 @@ class Budget:
     netmodel_runs: int
     stream_mib: int
     stream_repeats: int
+    #: identity kinds timed with the hybrid KEM only (besides ``auth_kinds`` in every mode)
+    hybrid_auth_kinds: tuple[AuthKind, ...] = ()
 
     @classmethod
     def quick(cls) -> Budget:
-        """The ``--quick`` budget: well under a minute, Ed25519 identities only."""
-        return cls(7, 40, 60, (AuthKind.ED25519,), 2000, 64, 3)
+        """The ``--quick`` budget: well under a minute; Ed25519 identities in every mode,
+        and the hybrid KEM with ML-DSA-65 and kem identities too."""
+        extra = (AuthKind.ML_DSA_65, AuthKind.KEM)
+        return cls(7, 40, 60, (AuthKind.ED25519,), 2000, 64, 3, extra)
 
     @classmethod
     def full(cls) -> Budget:
@@ -52,7 +58,18 @@ class Budget:
     @classmethod
     def tiny(cls) -> Budget:
         """For tests: every code path, almost no time."""
-        return cls(2, 2, 3, (AuthKind.ED25519,), 50, 2, 1)
+        return cls(2, 2, 3, (AuthKind.ED25519,), 50, 2, 1, (AuthKind.KEM,))
+
+    def handshake_setups(self) -> list[tuple[str, AuthKind]]:
+        """``(mode, auth)`` of every handshake configuration this budget times."""
+        out = [(mode, auth) for auth in self.auth_kinds for mode in MODES]
+        out += [("hybrid", auth) for auth in self.hybrid_auth_kinds if auth not in self.auth_kinds]
+        return out
+
+    @property
+    def timed_kinds(self) -> tuple[AuthKind, ...]:
+        """Every identity kind some handshake configuration times."""
+        return tuple(dict.fromkeys(a for _, a in self.handshake_setups()))
 
 
 Progress = Callable[[str], None]
@@ -95,6 +112,7 @@ def _kems(report: Report, budget: Budget, progress: Progress) -> None:
 def _flight_rows(name: str, mode: str, run: hb.HandshakeRun) -> list[Row]:
     """Bytes on the wire of one handshake: per direction, and per flight with its packets."""
     rows = [
+        Row("handshake", name, mode, "flights", len(run.flights), "flights"),
         Row("handshake", name, mode, "wire_bytes", run.c2s + run.s2c, "B"),
         Row("handshake", name, mode, "wire_bytes_c2s", run.c2s, "B"),
         Row("handshake", name, mode, "wire_bytes_s2c", run.s2c, "B"),
@@ -122,7 +140,7 @@ def _wire_only(report: Report, budget: Budget, progress: Progress) -> None:
     is several packets) even on the quick budget.
     """
     for auth in AuthKind:
-        if auth in budget.auth_kinds:
+        if auth in budget.timed_kinds:
             continue
         setup = hb.HandshakeSetup("hybrid", auth)
         progress(f"flight sizes {setup.name}")
@@ -132,88 +150,61 @@ def _wire_only(report: Report, budget: Budget, progress: Progress) -> None:
 
 
 def _handshakes(report: Report, budget: Budget, progress: Progress) -> None:
-    ids = {k: Identity.generate(k) for k in budget.auth_kinds}
-    peers = {k: Identity.generate(k) for k in budget.auth_kinds}
-    for auth in budget.auth_kinds:
-        for mode in MODES:
-            setup = hb.HandshakeSetup(mode, auth)
-            name = setup.name
-            progress(f"handshake {name}")
-            runs = [
-                hb.in_memory(setup, ids[auth], peers[auth]) for _ in range(budget.handshakes_cpu)
-            ]
-            client_ms, client_p99, client_spread = _stats([r.client_s * 1e3 for r in runs])
-            server_ms, server_p99, server_spread = _stats([r.server_s * 1e3 for r in runs])
-            first = runs[0]
-            rows = [
-                Row(
-                    "handshake",
-                    name,
-                    mode,
-                    "client_cpu_ms",
-                    client_ms,
-                    "ms",
-                    client_p99,
-                    client_spread,
-                ),
-                Row(
-                    "handshake",
-                    name,
-                    mode,
-                    "server_cpu_ms",
-                    server_ms,
-                    "ms",
-                    server_p99,
-                    server_spread,
-                ),
-                Row("handshake", name, mode, "handshakes_per_s_per_core", 1000 / server_ms, "1/s"),
-            ]
-            rows += _flight_rows(name, mode, first)
-            loop = hb.pqe2ee_loopback(setup, ids[auth], peers[auth], budget.handshakes_loopback)
-            lat, lat_p99, lat_spread = _stats([t * 1e6 for t in loop.latencies])
-            rows.append(Row("handshake", name, mode, "latency_us", lat, "us", lat_p99, lat_spread))
-            rows.append(Row("handshake", name, mode, "handshakes_per_s", 1e6 / lat, "1/s"))
-            rows.append(
-                Row("handshake", name, mode, "server_capacity_per_core", 1 / loop.server_cpu, "1/s")
-            )
-            for row in rows:
-                report.add(row)
+    ids = {k: Identity.generate(k) for k in budget.timed_kinds}
+    peers = {k: Identity.generate(k) for k in budget.timed_kinds}
+    for mode, auth in budget.handshake_setups():
+        setup = hb.HandshakeSetup(mode, auth)
+        name = setup.name
+        progress(f"handshake {name}")
+        runs = [hb.in_memory(setup, ids[auth], peers[auth]) for _ in range(budget.handshakes_cpu)]
+        client_ms, client_p99, client_spread = _stats([r.client_s * 1e3 for r in runs])
+        server_ms, server_p99, server_spread = _stats([r.server_s * 1e3 for r in runs])
+        first = runs[0]
+        rows = [
+            Row(
+                "handshake",
+                name,
+                mode,
+                "client_cpu_ms",
+                client_ms,
+                "ms",
+                client_p99,
+                client_spread,
+            ),
+            Row(
+                "handshake",
+                name,
+                mode,
+                "server_cpu_ms",
+                server_ms,
+                "ms",
+                server_p99,
+                server_spread,
+            ),
+            Row("handshake", name, mode, "handshakes_per_s_per_core", 1000 / server_ms, "1/s"),
+        ]
+        rows += _flight_rows(name, mode, first)
+        loop = hb.pqe2ee_loopback(setup, ids[auth], peers[auth], budget.handshakes_loopback)
+        lat, lat_p99, lat_spread = _stats([t * 1e6 for t in loop.latencies])
+        rows.append(Row("handshake", name, mode, "latency_us", lat, "us", lat_p99, lat_spread))
+        rows.append(Row("handshake", name, mode, "handshakes_per_s", 1e6 / lat, "1/s"))
+        rows.append(
+            Row("handshake", name, mode, "server_capacity_per_core", 1 / loop.server_cpu, "1/s")
+        )
+        for row in rows:
+            report.add(row)
     _wire_only(report, budget, progress)
     progress("TLS 1.3 baseline")
-    tls = hb.tls_loopback(budget.handshakes_loopback)
-    lat, lat_p99, spread = _stats([t * 1e6 for t in tls.latencies])
-    report.add(
-        Row(
-            "handshake",
-            "stdlib TLS 1.3 (X25519, Ed25519 cert)",
-            None,
-            "latency_us",
-            lat,
-            "us",
-            lat_p99,
-            spread,
-        )
-    )
-    report.add(
-        Row(
-            "handshake",
-            "stdlib TLS 1.3 (X25519, Ed25519 cert)",
-            None,
-            "handshakes_per_s",
-            1e6 / lat,
-            "1/s",
-        )
-    )
-    report.add(
-        Row(
-            "handshake",
-            "stdlib TLS 1.3 (X25519, Ed25519 cert)",
-            None,
-            "server_capacity_per_core",
-            1 / tls.server_cpu,
-            "1/s",
-        )
-    )
+    for label, mutual in (
+        (TLS_LABEL, False),
+        ("stdlib TLS 1.3 mutual (X25519, Ed25519 certs)", True),
+    ):
+        tls = hb.tls_loopback(budget.handshakes_loopback, mutual=mutual)
+        lat, lat_p99, spread = _stats([t * 1e6 for t in tls.latencies])
+        report.add(Row("handshake", label, None, "latency_us", lat, "us", lat_p99, spread))
+        report.add(Row("handshake", label, None, "handshakes_per_s", 1e6 / lat, "1/s"))
+        capacity = 1 / tls.server_cpu
+        report.add(Row("handshake", label, None, "server_capacity_per_core", capacity, "1/s"))
 
 
 def _netmodel(report: Report, budget: Budget, path: PathProfile, progress: Progress) -> None:
@@ -239,7 +230,8 @@ def run(
         **budget.__dict__,
         "path": path.__dict__,
     }
-    report.settings["auth_kinds"] = [k.value for k in budget.auth_kinds]
+    report.settings["auth_kinds"] = [k.value for k in budget.timed_kinds]
+    report.settings["hybrid_auth_kinds"] = [k.value for k in budget.hybrid_auth_kinds]
     say = progress or (lambda _: None)
     _kems(report, budget, say)
     _handshakes(report, budget, say)

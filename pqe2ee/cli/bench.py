@@ -82,11 +82,60 @@ def summary_table(report: Report) -> Table:
     tls_rate = [r for r in report.find("handshake", "handshakes_per_s") if r.mode is None]
     tls_cap = [r for r in report.find("handshake", "server_capacity_per_core") if r.mode is None]
     if tls_rate and tls_cap:
+        mutual = ""
+        if len(tls_rate) > 1 and len(tls_cap) > 1:
+            mutual = (
+                f"; with mutual certificates {tls_rate[1].value:.0f} handshakes/s, "
+                f"{tls_cap[1].value:.0f}/s per core"
+            )
         table.caption = (
             f"stdlib TLS 1.3 (server auth only) on the same loopback: {tls_rate[0].value:.0f} "
-            f"handshakes/s, server capacity {tls_cap[0].value:.0f}/s per core. "
+            f"handshakes/s, server capacity {tls_cap[0].value:.0f}/s per core{mutual}. "
             f"~ = noisy (spread > {NOISY:.0%})."
         )
+    return table
+
+
+def auth_table(report: Report) -> Table | None:
+    """The hybrid KEM with each identity kind measured (``KEM/AUTH/mutual`` rows),
+    Ed25519 first: what post-quantum authentication costs, by signature or by KEM."""
+    rows = [
+        r
+        for r in report.find("handshake", "server_cpu_ms", "hybrid")
+        if r.name.startswith("X25519MLKEM768/")
+    ]
+    if len(rows) < 2:
+        return None
+    names = [r.name for r in rows]
+    table = Table(title="Authentication with X25519MLKEM768 (median; mutual)", title_justify="left")
+    table.add_column("")
+    for name in names:
+        table.add_column(name.split("/")[1], justify="right")
+
+    def value(metric: str, name: str) -> float | None:
+        found = report.find("handshake", metric, "hybrid", name)
+        return found[0].value if found else None
+
+    def row(label: str, metric: str, fmt: str) -> None:
+        cells = []
+        for name in names:
+            v = value(metric, name)
+            cells.append("-" if v is None else fmt.format(v))
+        table.add_row(label, *cells)
+
+    row("client CPU per handshake", "client_cpu_ms", "{:.2f} ms")
+    row("server CPU per handshake", "server_cpu_ms", "{:.2f} ms")
+    row("handshakes/s per server core", "handshakes_per_s_per_core", "{:.0f}")
+    row("bytes on the wire", "wire_bytes", "{:.0f}")
+    row("flights", "flights", "{:.0f}")
+    row("loopback handshakes/s", "handshakes_per_s", "{:.0f}")
+    base = value("handshakes_per_s_per_core", names[0])
+    if base:
+        cells = []
+        for name in names:
+            v = value("handshakes_per_s_per_core", name)
+            cells.append("-" if v is None else f"{v / base:.2f}x")
+        table.add_row(f"rate per core vs {names[0].split('/')[1]}", *cells)
     return table
 
 
@@ -150,6 +199,9 @@ def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
         require_plots()  # before the measurement, not a minute into it
     report = _measure(args.quick, _path_from(args))
     console.print(summary_table(report))
+    auth = auth_table(report)
+    if auth is not None:
+        console.print(auth)
     console.print(stream_table(report))
     console.print(padding_table(report))
     try:

@@ -33,7 +33,7 @@ from pqe2ee.cli.output import CommandFailed, info
 from pqe2ee.cli.padding import add_pad_option
 from pqe2ee.cli.passphrase import add_passphrase_options, load_private_identity
 from pqe2ee.cli.pq_rekey import add_pq_rekey_options
-from pqe2ee.exceptions import HandshakeEvicted, Pqe2eeError, RemoteProtocolError
+from pqe2ee.exceptions import HandshakeEvicted, InvalidInput, Pqe2eeError, RemoteProtocolError
 from pqe2ee.handshake import (
     Config,
     Identity,
@@ -48,7 +48,7 @@ from pqe2ee.io.accept import accept_session
 from pqe2ee.io.addresses import address_text
 from pqe2ee.io.pending import DEFAULT_MAX_PENDING
 from pqe2ee.io.socket import SecureSocket, wrap_socket
-from pqe2ee.trust import KnownPeers, default_known_peers_path
+from pqe2ee.trust import KnownPeers, default_known_peers_path, load_public_identity
 
 __all__ = ["register"]
 
@@ -90,7 +90,7 @@ def _known_peers(args: argparse.Namespace, *, server: bool) -> KnownPeers | None
         if args.accept_new_clients:
             raise ValueError("--accept-new-clients needs --known-peers FILE")
         return None
-    elif args.no_known_peers or args.peer:
+    elif args.no_known_peers or args.peer or args.peer_key:
         return None  # pins decide alone; or the user asked for no check at all
     else:
         path = default_known_peers_path()
@@ -102,6 +102,13 @@ def _known_peers(args: argparse.Namespace, *, server: bool) -> KnownPeers | None
 def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = None) -> Config:
     identity = _load(args)
     pins = frozenset(parse_fingerprint(p) for p in args.peer)
+    server_identity = None
+    if not server and args.peer_key:
+        # a public identity file pins the server; a kem one also lets this client
+        # encapsulate to it in its first flight (docs/protocol.md §6.2)
+        key = _load_peer_key(args.peer_key)
+        pins |= {key.fingerprint()}
+        server_identity = None if key.kind.signs else key
     known = _known_peers(args, server=server)
     check: PeerCheck | None = None
     if known is not None:
@@ -110,6 +117,7 @@ def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = N
             check = known.client_check(accept_new=args.accept_new_clients)
         elif peer_name is not None:
             check = known.server_check(peer_name)
+            server_identity = server_identity or known.known_identity(peer_name)
     try:
         policy = Policy.from_options(args.mode, args.kem, args.require_pq)
     except ValueError as exc:  # the library names its fields; a user typed flags
@@ -123,8 +131,19 @@ def _config(args: argparse.Namespace, *, server: bool, peer_name: str | None = N
         check_peer=check,
         require_client_identity=server
         and (bool(args.peer) or args.require_client_identity or known is not None),
+        server_identity=server_identity,
         padding=args.pad,
     )
+
+
+def _load_peer_key(path: str) -> PublicIdentity:
+    """The server's public identity file given with ``--peer-key``."""
+    try:
+        return load_public_identity(path)
+    except OSError as exc:
+        raise ValueError(f"--peer-key {path}: {exc.strerror or exc}") from None
+    except InvalidInput as exc:
+        raise ValueError(f"--peer-key {path}: {exc}") from None
 
 
 def _pipe(session: SecureSocket, *, on_first: Callable[[], None] | None = None) -> None:
@@ -291,6 +310,12 @@ def _session_options(p: argparse.ArgumentParser, *, server: bool) -> None:
             help="with --known-peers: record each new client instead of refusing it",
         )
     else:
+        p.add_argument(
+            "--peer-key",
+            metavar="FILE",
+            help="accept only the server whose public identity file (keygen's .pub) this "
+            "is; for a kem identity the first flight already authenticates it",
+        )
         known = p.add_mutually_exclusive_group()
         known.add_argument(
             "--known-peers",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pqe2ee.exceptions import IdentityRejected
 from pqe2ee.handshake.identity import Identity, PublicIdentity
-from pqe2ee.handshake.suites import Policy
+from pqe2ee.handshake.suites import AuthKind, Policy
 from pqe2ee.hazmat.padding import NO_PADDING, Padding
 
 __all__ = ["Config", "PeerCheck"]
@@ -43,6 +43,11 @@ class Config:
     :param psk_identity: the name both sides know the PSK by (sent in the clear).
     :param channel_binding: optional bytes both sides know (e.g. an outer TLS
         exporter value); they seed the transcript, so a mismatch fails the handshake.
+    :param server_identity: client: the server's ``kem`` identity when it is known in
+        advance (pinned, or from known peers): the client encapsulates to it in its
+        first flight, so the server authenticates without an extra round trip, and a
+        server that then picks any other authentication kind is refused as a downgrade
+        (docs/protocol.md §6.2).
     :param padding: how this side pads the encrypted records it sends (docs/protocol.md
         §10): a :class:`~pqe2ee.hazmat.padding.Padding` or its text (``"none"``, the
         default; ``"padme"``; ``"block:N"``), kept as a ``Padding``.  Sender-only: the
@@ -57,10 +62,19 @@ class Config:
     psk: bytes | None = None
     psk_identity: bytes = b""
     channel_binding: bytes = b""
+    server_identity: PublicIdentity | None = None
     padding: Padding | str = NO_PADDING
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "padding", Padding.of(self.padding))
+        if self.server_identity is not None:
+            if self.server_identity.kind.signs:
+                raise ValueError(
+                    "server_identity is for kem identities (a signing server's key is "
+                    "learnt in the handshake; pin it with peer_fingerprints)"
+                )
+            if not any(s.auth is AuthKind.KEM for s in self.policy.effective_suites()):
+                raise ValueError("server_identity needs a policy with a kem suite")
         if self.psk is not None and len(self.psk) < 32:
             raise ValueError("a pre-shared key must be at least 32 bytes")
         if (self.psk is None) != (self.psk_identity == b""):

@@ -372,6 +372,15 @@ class Connection:
             try:
                 inner, content = read.open(header, payload)
             except FrameError as exc:
+                if self.state is State.CLIENT_WAIT_EE and self._hs.peer_claim is not None:
+                    raise fail(
+                        Alert.BAD_RECORD_MAC,
+                        "the server's first encrypted record does not open under the keys "
+                        "of the kem identity known for it "
+                        f"({self._hs.peer_claim.fingerprint_hex()}): the server has another "
+                        "key, or someone is in the middle",
+                        IdentityRejected,
+                    ) from None
                 raise fail(Alert.BAD_RECORD_MAC, str(exc)) from None
             over = read.check_received(inner, len(content))
             if over is not None:
@@ -384,13 +393,19 @@ class Connection:
             name = Alert(code).name.lower().replace("_", " ")
         except ValueError:
             name = f"unknown alert {code}"
-        self.state = State.ERROR
+        before, self.state = self.state, State.ERROR
         if not self._done:
             # in the clear, or under handshake keys an active attacker may share: nothing
             # says the peer sent it, so its reason is not taken for the peer's verdict
+            hint = ""
+            if code == Alert.DECODE_ERROR and before is State.CLIENT_WAIT_SH:
+                hint = (
+                    f" (a server that speaks only protocol version 1 answers a version "
+                    f"{m.VERSION} hello this way: upgrade it)"
+                )
             self._error = UnauthenticatedAlert(
                 f"the handshake was aborted with alert '{name}', which is not authenticated:"
-                " the peer or anyone on the path may have sent it",
+                f" the peer or anyone on the path may have sent it{hint}",
                 alert=code,
             )
             raise self._error
@@ -466,6 +481,8 @@ class Connection:
             raise fail(Alert.UNEXPECTED_MESSAGE, f"handshake message {msg_type} in the wrong layer")
         try:
             following = _HANDLERS[key](self._hs, whole, body)
+        except m.VersionError as exc:
+            raise fail(Alert.PROTOCOL_VERSION, str(exc)) from None
         except m.DecodeError as exc:
             raise fail(Alert.DECODE_ERROR, str(exc)) from None
         except InvalidInput as exc:

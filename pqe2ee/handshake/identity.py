@@ -2,8 +2,11 @@
 
 An identity signs handshakes (docs/protocol.md §6) with Ed25519 (RFC 8032), ML-DSA-65
 (FIPS 204), or both (``hybrid``: both signatures are sent and both must verify, so it
-stays unforgeable while either scheme holds).  The private key is kept as the schemes'
-32-byte seeds; it never appears in a repr.
+stays unforgeable while either scheme holds), or, for the ``kem`` kind (§6.2), holds a
+static X-Wing key pair (draft-connolly-cfrg-xwing-kem §5): it proves itself by
+decapsulating what the peer encapsulated to it, which only the holder of the secret key
+can do while either ML-KEM-768 or X25519 holds.  The private key is kept as 32-byte
+seeds; it never appears in a repr.
 
 The fingerprint hashes the whole public identity, kind included, so two kinds can never
 share one.  The safety number is computed from both fingerprints in sorted order so both
@@ -12,6 +15,7 @@ sides see the same digits (as in Signal).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -25,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from pqe2ee.backends.mldsa import MLDSA65PrivateKey, MLDSA65PublicKey
 from pqe2ee.exceptions import InvalidInput, InvalidSignature
 from pqe2ee.handshake.suites import AuthKind
+from pqe2ee.hazmat.kem import KEMPrivateKey, KEMPublicKey, get_kem
 
 __all__ = [
     "Identity",
@@ -37,13 +42,25 @@ __all__ = [
 _FP_PREFIX = b"pqe2ee identity v1\x00"
 _ED_PK, _MLDSA_PK = 32, 1952
 _ED_SIG, _MLDSA_SIG = 64, 3309
+#: The static KEM of a ``kem`` identity, its public key and ciphertext sizes.
+STATIC_KEM = "X-Wing"
+_XWING_PK, STATIC_KEM_CIPHERTEXT = 1216, 1120
 
 #: The key and signature sizes of each kind, in wire order.
 _LAYOUT: dict[AuthKind, tuple[tuple[int, int], ...]] = {
     AuthKind.ED25519: ((_ED_PK, _ED_SIG),),
     AuthKind.ML_DSA_65: ((_MLDSA_PK, _MLDSA_SIG),),
     AuthKind.HYBRID: ((_ED_PK, _ED_SIG), (_MLDSA_PK, _MLDSA_SIG)),
+    AuthKind.KEM: ((_XWING_PK, 0),),  # no signature: it decapsulates
 }
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_static_kem_key(raw: bytes) -> KEMPublicKey:
+    """A ``kem`` identity's X-Wing key, parsed (and checked, FIPS 203 §7.2) once: a
+    server meets the same clients again and again, and parsing costs about a quarter of
+    an encapsulation.  Public data only, keyed by its bytes; failures are not cached."""
+    return get_kem(STATIC_KEM).from_public_bytes(raw)
 
 
 def _schemes(kind: AuthKind) -> tuple[str, ...]:
@@ -51,6 +68,7 @@ def _schemes(kind: AuthKind) -> tuple[str, ...]:
         AuthKind.ED25519: ("ed25519",),
         AuthKind.ML_DSA_65: ("ml-dsa-65",),
         AuthKind.HYBRID: ("ed25519", "ml-dsa-65"),
+        AuthKind.KEM: ("x-wing",),
     }[kind]
 
 
@@ -72,8 +90,17 @@ class PublicIdentity:
         self._keys = tuple(bytes(k) for k in keys)
 
     @cached_property
+    def _static_kem_key(self) -> KEMPublicKey:
+        try:
+            return _parse_static_kem_key(self._keys[0])
+        except InvalidInput as exc:
+            raise InvalidInput(f"invalid kem identity key: {exc}") from None
+
+    @cached_property
     def _verifiers(self) -> list[ed25519.Ed25519PublicKey | MLDSA65PublicKey]:
         out: list[ed25519.Ed25519PublicKey | MLDSA65PublicKey] = []
+        if not self.kind.signs:
+            return out
         for scheme, key in zip(_schemes(self.kind), self._keys, strict=True):
             try:
                 if scheme == "ed25519":
@@ -120,7 +147,8 @@ class PublicIdentity:
         if pos != len(body):
             raise InvalidInput("identity has trailing bytes")
         identity = cls(kind, keys)
-        _ = identity._verifiers  # parse the keys now: a bad key is a decode error
+        # parse the keys now: a bad key (e.g. failing FIPS 203 §7.2) is a decode error
+        _ = identity._verifiers if kind.signs else identity._static_kem_key
         return identity
 
     def fingerprint(self) -> bytes:
@@ -131,11 +159,31 @@ class PublicIdentity:
         """The fingerprint as 64 hex digits in groups of four: what users compare and pin."""
         return format_fingerprint(self.fingerprint())
 
+    def encapsulate(self) -> tuple[bytes, bytes]:
+        """Encapsulate to a ``kem`` identity: ``(shared_secret, ciphertext)``; only the
+        holder of its secret key can recover the secret (§6.2).
+
+        :raises TypeError: this identity signs instead.
+        """
+        if self.kind is not AuthKind.KEM:
+            raise TypeError(f"a {self.kind.value} identity signs; it has no KEM key")
+        return self._static_kem_key.encapsulate()
+
+    def encapsulate_derand_for_testing_only(self, randomness: bytes) -> tuple[bytes, bytes]:
+        """Known-answer tests only: :meth:`encapsulate` with fixed randomness (64 bytes).
+        Fixed randomness outside a test gives the secret away."""
+        if self.kind is not AuthKind.KEM:
+            raise TypeError(f"a {self.kind.value} identity signs; it has no KEM key")
+        return get_kem(STATIC_KEM).encapsulate_derand_for_testing_only(self._keys[0], randomness)
+
     def verify(self, message: bytes, signatures: Sequence[bytes]) -> None:
         """Check one signature per key over ``message``; all must verify.
 
-        :raises InvalidSignature: any signature is missing, malformed or wrong.
+        :raises InvalidSignature: any signature is missing, malformed or wrong, or this
+            identity is a ``kem`` one (it never signs).
         """
+        if not self.kind.signs:
+            raise InvalidSignature("a kem identity does not sign")
         layout = _LAYOUT[self.kind]
         if len(signatures) != len(layout):
             raise InvalidSignature(
@@ -165,7 +213,7 @@ class PublicIdentity:
 class Identity:
     """A long-term signing identity (private).  Create with :meth:`generate`."""
 
-    __slots__ = ("_public", "_seeds", "_signers", "kind")
+    __slots__ = ("_kem_key", "_public", "_seeds", "_signers", "kind")
 
     def __init__(self, kind: AuthKind, seeds: Sequence[bytes]) -> None:
         schemes = _schemes(kind)
@@ -174,6 +222,13 @@ class Identity:
         self.kind = kind
         self._seeds = tuple(bytes(s) for s in seeds)
         self._signers: list[ed25519.Ed25519PrivateKey | MLDSA65PrivateKey] = []
+        self._kem_key: KEMPrivateKey | None = None
+        if not kind.signs:
+            # expanded once (about 0.3 ms): every handshake decapsulates with it
+            self._kem_key = get_kem(STATIC_KEM).from_seed_bytes(self._seeds[0])
+            pk = self._kem_key.public_key().public_bytes_raw()
+            self._public = PublicIdentity(kind, [pk])
+            return
         keys = []
         for scheme, seed in zip(schemes, self._seeds, strict=True):
             signer: ed25519.Ed25519PrivateKey | MLDSA65PrivateKey
@@ -200,8 +255,27 @@ class Identity:
         return self._seeds
 
     def sign(self, message: bytes) -> list[bytes]:
-        """One signature per key, in wire order."""
+        """One signature per key, in wire order.
+
+        :raises TypeError: a ``kem`` identity, which never signs.
+        """
+        if not self.kind.signs:
+            raise TypeError("a kem identity does not sign; it decapsulates")
         return [signer.sign(message) for signer in self._signers]
+
+    def decapsulate(self, ciphertext: bytes) -> bytes:
+        """The shared secret a peer encapsulated to this ``kem`` identity (§6.2).
+
+        X-Wing's ML-KEM half rejects implicitly: a wrong ciphertext gives a secret the
+        peer does not have, so the Finished MAC that follows fails, never this call.
+
+        :raises TypeError: a signing identity.
+        :raises InvalidInput: a ciphertext of the wrong length, or an X25519 half that
+            gives an all-zero secret.
+        """
+        if self._kem_key is None:
+            raise TypeError(f"a {self.kind.value} identity signs; it has no KEM key")
+        return self._kem_key.decapsulate(ciphertext)
 
     def __repr__(self) -> str:
         return (

@@ -1,8 +1,10 @@
 """The key schedule (docs/protocol.md §4-5): transcript hash, HKDF with labels, secrets.
 
-Shaped like TLS 1.3 §7.1 with the label prefix ``"pqe2ee1 "``: the KEM secret enters one
-HKDF-Extract, every traffic secret is Derive-Secret over the transcript hash at that
-point, and application secrets come only after the server's Finished.  Because every
+Shaped like TLS 1.3 §7.1 with the label prefix ``"pqe2ee2 "``: the ephemeral KEM secret
+enters one HKDF-Extract, each authenticating KEM secret of a ``kem`` identity (§6.2) one
+more (:meth:`KeySchedule.mix`, as Noise's MixKey and KEMTLS's AHS), every traffic secret is
+Derive-Secret over the transcript hash at that point, and application secrets come only
+after the server's Finished.  Because every
 derivation includes the transcript (both public keys, both ciphertexts, the whole offer),
 the TLS-style concatenation of two KEM secrets is safe here (§8.1).
 """
@@ -26,8 +28,8 @@ __all__ = [
 ]
 
 HASH_LEN = 32
-_LABEL_PREFIX = b"pqe2ee1 "
-_TRANSCRIPT_LABEL = b"pqe2ee handshake v1\x00"
+_LABEL_PREFIX = b"pqe2ee2 "
+_TRANSCRIPT_LABEL = b"pqe2ee handshake v2\x00"
 _EMPTY_HASH = hashlib.sha256(b"").digest()
 _MAX_EXPAND = 255 * HASH_LEN
 
@@ -76,6 +78,12 @@ class Transcript:
         """The hash of everything so far (the transcript goes on)."""
         return self._h.copy().digest()
 
+    def digest_with(self, more: bytes) -> bytes:
+        """The hash of everything so far followed by ``more``, which is not added."""
+        h = self._h.copy()
+        h.update(more)
+        return h.digest()
+
 
 def _early_salt(psk: bytes) -> bytes:
     """Derive-Secret(Early Secret, "derived", ""), Early Secret = Extract(0^32, psk)."""
@@ -86,36 +94,66 @@ _NO_PSK_SALT = _early_salt(bytes(HASH_LEN))
 
 
 class KeySchedule:
-    """The secrets of one handshake, computed in order."""
+    """The secrets of one handshake, computed in order (§5).
+
+    The chain secret starts as the handshake secret (the ephemeral KEM's), and each
+    :meth:`mix` folds one more KEM secret into it; traffic secrets are derived from its
+    current value, so a key derived after a mix is known only to whoever could derive
+    every secret mixed so far.
+    """
 
     def __init__(self, psk: bytes | None = None) -> None:
         # The salt of the handshake secret's Extract; without a PSK it is a constant.
         self._salt = _NO_PSK_SALT if psk is None else _early_salt(psk)
-        self._handshake: bytes | None = None
-        self._master: bytes | None = None
+        self._chain: bytes | None = None
         #: ratchet_root_0 of docs/protocol.md §9.3, set with the application secrets
         self.ratchet_root: bytes | None = None
 
-    def handshake_secrets(self, kem_secret: bytes, th_server_hello: bytes) -> tuple[bytes, bytes]:
-        """``(client, server)`` handshake traffic secrets."""
-        self._handshake = hkdf_extract(self._salt, kem_secret)
-        self._master = hkdf_extract(
-            derive_secret(self._handshake, "derived", _EMPTY_HASH), bytes(32)
-        )
+    def early_identity_secret(self, static_secret: bytes, th_prefix: bytes) -> bytes:
+        """The secret sealing a client's ``kem`` identity inside its ClientHello (§6.3),
+        from the secret it encapsulated to the server's known ``kem`` identity: only the
+        holder of that identity's secret key can open it."""
+        return derive_secret(hkdf_extract(self._salt, static_secret), "c early id", th_prefix)
+
+    def _traffic(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
+        assert self._chain is not None
         return (
-            derive_secret(self._handshake, "c hs traffic", th_server_hello),
-            derive_secret(self._handshake, "s hs traffic", th_server_hello),
+            derive_secret(self._chain, "c hs traffic", transcript_hash),
+            derive_secret(self._chain, "s hs traffic", transcript_hash),
         )
+
+    def handshake_secrets(
+        self, kem_secret: bytes, th_server_hello: bytes, *, static_secret: bytes | None = None
+    ) -> tuple[bytes, bytes]:
+        """``(client, server)`` handshake traffic secrets from the ephemeral KEM secret,
+        after mixing in ``static_secret`` (a ``kem`` server's, encapsulated in the
+        ClientHello) when there is one."""
+        self._chain = hkdf_extract(self._salt, kem_secret)
+        if static_secret is not None:
+            self._mix(static_secret)
+        return self._traffic(th_server_hello)
+
+    def _mix(self, kem_secret: bytes) -> None:
+        if self._chain is None:
+            raise RuntimeError("handshake secrets first")
+        self._chain = hkdf_extract(derive_secret(self._chain, "derived", _EMPTY_HASH), kem_secret)
+
+    def mix(self, kem_secret: bytes, transcript_hash: bytes) -> tuple[bytes, bytes]:
+        """Fold an authenticating KEM secret into the chain; the new ``(client, server)``
+        handshake traffic secrets at ``transcript_hash`` (the KemCiphertext's)."""
+        self._mix(kem_secret)
+        return self._traffic(transcript_hash)
 
     def application_secrets(self, th_server_finished: bytes) -> tuple[bytes, bytes, bytes]:
         """``(client, server, exporter)`` secrets, after the server's Finished."""
-        if self._master is None:
+        if self._chain is None:
             raise RuntimeError("handshake secrets first")
-        self.ratchet_root = derive_secret(self._master, "pq ratchet", th_server_finished)
+        master = hkdf_extract(derive_secret(self._chain, "derived", _EMPTY_HASH), bytes(32))
+        self.ratchet_root = derive_secret(master, "pq ratchet", th_server_finished)
         return (
-            derive_secret(self._master, "c ap traffic", th_server_finished),
-            derive_secret(self._master, "s ap traffic", th_server_finished),
-            derive_secret(self._master, "exp master", th_server_finished),
+            derive_secret(master, "c ap traffic", th_server_finished),
+            derive_secret(master, "s ap traffic", th_server_finished),
+            derive_secret(master, "exp master", th_server_finished),
         )
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "MSG_HELLO_RETRY",
     "MSG_IDENTITY",
     "MSG_IDENTITY_VERIFY",
+    "MSG_KEM_CIPHERTEXT",
     "MSG_SERVER_HELLO",
     "VERSION",
     "ClientHello",
@@ -25,17 +26,24 @@ __all__ = [
     "Finished",
     "HelloRetryRequest",
     "IdentityVerify",
+    "KemCiphertext",
     "Reader",
     "ServerHello",
+    "VersionError",
     "frame_message",
 ]
 
-VERSION = 0x0001
+#: The protocol version this implementation speaks (docs/protocol.md §3.1).  A client
+#: sends the highest version it speaks and speaks every one from 2 up to it; version 1
+#: (its transcript, labels and messages differ) is refused.
+VERSION = 0x0002
+OLDEST_VERSION = 0x0002
 MSG_CLIENT_HELLO = 1
 MSG_HELLO_RETRY = 2
 MSG_SERVER_HELLO = 3
 MSG_ENCRYPTED_EXTENSIONS = 8
 MSG_IDENTITY = 11
+MSG_KEM_CIPHERTEXT = 12
 MSG_IDENTITY_VERIFY = 15
 MSG_FINISHED = 20
 
@@ -47,6 +55,10 @@ SuiteCodes = tuple[int, int, int]
 
 class DecodeError(Exception):
     """A handshake message does not parse (internal; becomes RemoteProtocolError)."""
+
+
+class VersionError(DecodeError):
+    """The peer speaks only a protocol version this side does not (§3.1)."""
 
 
 class Reader:
@@ -90,10 +102,29 @@ class Reader:
         return tuple(zip(codes[0::3], codes[1::3], codes[2::3], strict=True))
 
     def version(self) -> None:
-        """The protocol version; :class:`DecodeError` unless it is this one (§3)."""
+        """The protocol version of a server's message: exactly this one (§3.1).
+
+        :raises VersionError: any other version.
+        """
         version = self.u16()
         if version != VERSION:
-            raise DecodeError(f"unsupported protocol version 0x{version:04x}")
+            raise VersionError(
+                f"the server answered with protocol version {version}; this side speaks "
+                f"version {VERSION}"
+            )
+
+    def client_version(self) -> int:
+        """The highest version a client speaks; this side then uses its own (§3.1).
+
+        :raises VersionError: the client speaks only versions older than this one.
+        """
+        version = self.u16()
+        if version < OLDEST_VERSION:
+            raise VersionError(
+                f"the client speaks pqe2ee protocol version {version}; this side speaks "
+                f"version {VERSION} (upgrade the client)"
+            )
+        return version
 
     def done(self) -> None:
         """Refuse trailing bytes: every message is parsed exactly to its end."""
@@ -121,26 +152,40 @@ def _o16(data: bytes) -> bytes:
 @dataclass(frozen=True)
 class ClientHello:
     """ClientHello (§3): version, 32-byte random, suites offered in preference order,
-    one ephemeral key share per KEM sent, and the name of a pre-shared key (may be empty)."""
+    one ephemeral key share per KEM sent, the name of a pre-shared key (may be empty),
+    a ciphertext encapsulated to the server's ``kem`` identity when the client knows it
+    already (empty otherwise; §6.2), and then, sealed under a key derived from that
+    ciphertext's secret, the client's own ``kem`` Identity (empty otherwise; §6.3)."""
 
     random: bytes
     suites: tuple[SuiteCodes, ...]
     key_shares: tuple[tuple[int, bytes], ...]
     psk_identity: bytes = b""
+    server_auth_ct: bytes = b""
+    early_identity: bytes = b""
 
-    def encode(self) -> bytes:
-        """The whole message, header included."""
+    def prefix(self, early_identity_size: int | None = None) -> bytes:
+        """The message (header included) up to its ``early_identity`` field, for an
+        early identity of ``early_identity_size`` bytes (default: this one's): what the
+        key sealing that field is bound to (§6.3)."""
         body = VERSION.to_bytes(2, "big") + self.random
         body += bytes([len(self.suites)]) + _suite_bytes(*self.suites)
         body += bytes([len(self.key_shares)])
         body += b"".join(kem.to_bytes(2, "big") + _o16(pk) for kem, pk in self.key_shares)
-        return frame_message(MSG_CLIENT_HELLO, body + _o8(self.psk_identity))
+        body += _o8(self.psk_identity) + _o16(self.server_auth_ct)
+        size = len(self.early_identity) if early_identity_size is None else early_identity_size
+        return bytes([MSG_CLIENT_HELLO]) + (len(body) + 2 + size).to_bytes(3, "big") + body
+
+    def encode(self) -> bytes:
+        """The whole message, header included."""
+        return self.prefix() + _o16(self.early_identity)
 
     @classmethod
     def decode(cls, body: bytes) -> ClientHello:
-        """Parse a body; :class:`DecodeError` on any malformation."""
+        """Parse a body; :class:`DecodeError` on any malformation, :class:`VersionError`
+        for a client of an older protocol version."""
         r = Reader(body)
-        r.version()
+        r.client_version()
         random = r.take(32)
         n = r.u8()
         if not 1 <= n <= MAX_SUITES:
@@ -155,8 +200,12 @@ class ClientHello:
         if len({kem for kem, _ in shares}) != n:
             raise DecodeError("ClientHello has two key shares for one KEM")
         psk_identity = r.opaque8()
+        server_auth_ct = r.opaque16()
+        early_identity = r.opaque16()
         r.done()
-        return cls(random, suites, shares, psk_identity)
+        if early_identity and not server_auth_ct:
+            raise DecodeError("ClientHello has an early identity but no server_auth_ct")
+        return cls(random, suites, shares, psk_identity, server_auth_ct, early_identity)
 
 
 @dataclass(frozen=True)
@@ -246,6 +295,27 @@ class IdentityVerify:
         sigs = tuple(r.opaque16() for _ in range(n))
         r.done()
         return cls(sigs)
+
+
+@dataclass(frozen=True)
+class KemCiphertext:
+    """KemCiphertext (§3, §6.2): a ciphertext encapsulated to the receiver's ``kem``
+    identity; the receiver proves it holds the secret key by the Finished that follows."""
+
+    ciphertext: bytes
+
+    def encode(self) -> bytes:
+        """The whole message, header included."""
+        return frame_message(MSG_KEM_CIPHERTEXT, _o16(self.ciphertext))
+
+    @classmethod
+    def decode(cls, body: bytes) -> KemCiphertext:
+        """Parse a body; :class:`DecodeError` on any malformation (the length is the
+        static KEM's, checked by the caller that knows it)."""
+        r = Reader(body)
+        ct = r.opaque16()
+        r.done()
+        return cls(ct)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Authenticating the peer (docs/protocol.md §6): its Identity message, then its
-IdentityVerify signature over the transcript, then this side's policy.
+IdentityVerify signature over the transcript, then this side's policy; or, for a ``kem``
+identity (§6.2), a KemCiphertext encapsulated to it, whose secret is folded into the key
+schedule, so the peer's next Finished proves that it holds the secret key.
 
 Used by both roles.  The identity's kind must match the suite (client checking its
 server), or be post-quantum when the server authenticates post-quantum (a server checking
@@ -16,7 +18,7 @@ from pqe2ee.handshake.handshake_state import CLIENT_CONTEXT, SERVER_CONTEXT, Han
 from pqe2ee.handshake.identity import PublicIdentity
 from pqe2ee.handshake.state import Alert, Role, State, fail
 
-__all__ = ["on_identity", "on_identity_verify"]
+__all__ = ["accept", "on_identity", "on_identity_verify"]
 
 
 def on_identity(hs: HandshakeState, whole: bytes, body: bytes) -> State:
@@ -45,9 +47,43 @@ def on_identity(hs: HandshakeState, whole: bytes, body: bytes) -> State:
         )
     hs.peer_claim = identity
     hs.transcript.add(whole)
+    if identity.kind.signs:
+        if hs.role is Role.CLIENT:
+            return State.CLIENT_WAIT_IDENTITY_VERIFY
+        return State.SERVER_WAIT_IDENTITY_VERIFY
+    return _challenge(hs, identity)
+
+
+def _challenge(hs: HandshakeState, identity: PublicIdentity) -> State:
+    """Encapsulate to the peer's ``kem`` identity and fold the secret into the chain:
+    from here the peer's Finished is a MAC under a key only the holder of the identity's
+    secret key derives (§6.2).  Records stay under the keys already installed: what
+    authenticates is the Finished, and what follows it comes from the new chain."""
+    secret, ct = hs.encapsulate_to(identity)
+    hs.send(m.KemCiphertext(ct).encode())
+    hs.end_flight()
+    c_hs, s_hs = hs.schedule.mix(secret, hs.transcript.digest())
+    hs.c_hs = c_hs
     if hs.role is Role.CLIENT:
-        return State.CLIENT_WAIT_IDENTITY_VERIFY
-    return State.SERVER_WAIT_IDENTITY_VERIFY
+        hs.s_hs = s_hs
+        return State.CLIENT_WAIT_FINISHED
+    return State.SERVER_WAIT_FINISHED
+
+
+def accept(hs: HandshakeState, identity: PublicIdentity) -> None:
+    """Run this side's acceptance policy on the peer's authenticated identity (kinds,
+    pins, ``check_peer``), then take it as the peer's.
+
+    :raises Fail: refused (``identity refused``), or the trust store could not decide
+        (``internal error``: fail closed).
+    """
+    try:
+        hs.config.accept_peer(identity)
+    except IdentityRejected as exc:
+        raise fail(Alert.IDENTITY_REFUSED, str(exc), type(exc)) from None
+    except TrustStoreError as exc:  # fail closed: a peer we could not check or record
+        raise fail(Alert.INTERNAL_ERROR, str(exc), TrustStoreError) from None
+    hs.peer_identity = identity
 
 
 def on_identity_verify(hs: HandshakeState, whole: bytes, body: bytes) -> State:
@@ -61,13 +97,7 @@ def on_identity_verify(hs: HandshakeState, whole: bytes, body: bytes) -> State:
         identity.verify(context + hs.transcript.digest(), iv.signatures)
     except InvalidSignature as exc:
         raise fail(Alert.IDENTITY_REFUSED, f"peer signature: {exc}", IdentityRejected) from None
-    try:
-        hs.config.accept_peer(identity)
-    except IdentityRejected as exc:
-        raise fail(Alert.IDENTITY_REFUSED, str(exc), type(exc)) from None
-    except TrustStoreError as exc:  # fail closed: a peer we could not check or record
-        raise fail(Alert.INTERNAL_ERROR, str(exc), TrustStoreError) from None
-    hs.peer_identity = identity
+    accept(hs, identity)
     hs.transcript.add(whole)
     if hs.role is Role.CLIENT:
         return State.CLIENT_WAIT_FINISHED

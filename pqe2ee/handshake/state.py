@@ -39,11 +39,14 @@ class State(enum.Enum):
 
     CLIENT_WAIT_SH = enum.auto()
     CLIENT_WAIT_EE = enum.auto()
+    CLIENT_WAIT_EARLY_KEM_CT = enum.auto()
     CLIENT_WAIT_IDENTITY = enum.auto()
     CLIENT_WAIT_IDENTITY_VERIFY = enum.auto()
     CLIENT_WAIT_FINISHED = enum.auto()
+    CLIENT_WAIT_KEM_CT = enum.auto()
     SERVER_WAIT_CH = enum.auto()
     SERVER_WAIT_CH2 = enum.auto()
+    SERVER_WAIT_KEM_CT = enum.auto()
     SERVER_WAIT_IDENTITY = enum.auto()
     SERVER_WAIT_IDENTITY_VERIFY = enum.auto()
     SERVER_WAIT_FINISHED = enum.auto()
@@ -64,6 +67,7 @@ class Alert(enum.IntEnum):
     INTERNAL_ERROR = 7
     UNKNOWN_PSK = 8
     UNEXPECTED_MESSAGE = 9
+    PROTOCOL_VERSION = 10
 
 
 _S = State
@@ -73,17 +77,37 @@ _S = State
 TRANSITIONS: dict[tuple[State, int], frozenset[State]] = {
     (_S.CLIENT_WAIT_SH, m.MSG_HELLO_RETRY): frozenset({_S.CLIENT_WAIT_SH}),
     (_S.CLIENT_WAIT_SH, m.MSG_SERVER_HELLO): frozenset({_S.CLIENT_WAIT_EE}),
-    (_S.CLIENT_WAIT_EE, m.MSG_ENCRYPTED_EXTENSIONS): frozenset({_S.CLIENT_WAIT_IDENTITY}),
-    (_S.CLIENT_WAIT_IDENTITY, m.MSG_IDENTITY): frozenset({_S.CLIENT_WAIT_IDENTITY_VERIFY}),
+    # a server known by its kem identity sends no Identity: straight to its Finished
+    # (or, having asked for the client's early identity, a KemCiphertext first)
+    (_S.CLIENT_WAIT_EE, m.MSG_ENCRYPTED_EXTENSIONS): frozenset(
+        {_S.CLIENT_WAIT_IDENTITY, _S.CLIENT_WAIT_EARLY_KEM_CT, _S.CLIENT_WAIT_FINISHED}
+    ),
+    (_S.CLIENT_WAIT_EARLY_KEM_CT, m.MSG_KEM_CIPHERTEXT): frozenset({_S.CLIENT_WAIT_FINISHED}),
+    # a kem server's Identity is answered with a KemCiphertext, then its Finished
+    (_S.CLIENT_WAIT_IDENTITY, m.MSG_IDENTITY): frozenset(
+        {_S.CLIENT_WAIT_IDENTITY_VERIFY, _S.CLIENT_WAIT_FINISHED}
+    ),
     (_S.CLIENT_WAIT_IDENTITY_VERIFY, m.MSG_IDENTITY_VERIFY): frozenset({_S.CLIENT_WAIT_FINISHED}),
-    (_S.CLIENT_WAIT_FINISHED, m.MSG_FINISHED): frozenset({_S.CONNECTED}),
+    # a client with a kem identity sends it and waits for the server's KemCiphertext
+    (_S.CLIENT_WAIT_FINISHED, m.MSG_FINISHED): frozenset({_S.CONNECTED, _S.CLIENT_WAIT_KEM_CT}),
+    (_S.CLIENT_WAIT_KEM_CT, m.MSG_KEM_CIPHERTEXT): frozenset({_S.CONNECTED}),
     (_S.SERVER_WAIT_CH, m.MSG_CLIENT_HELLO): frozenset(
-        {_S.SERVER_WAIT_CH2, _S.SERVER_WAIT_IDENTITY, _S.SERVER_WAIT_FINISHED}
+        {
+            _S.SERVER_WAIT_CH2,
+            _S.SERVER_WAIT_KEM_CT,
+            _S.SERVER_WAIT_IDENTITY,
+            _S.SERVER_WAIT_FINISHED,
+        }
     ),
     (_S.SERVER_WAIT_CH2, m.MSG_CLIENT_HELLO): frozenset(
+        {_S.SERVER_WAIT_KEM_CT, _S.SERVER_WAIT_IDENTITY, _S.SERVER_WAIT_FINISHED}
+    ),
+    (_S.SERVER_WAIT_KEM_CT, m.MSG_KEM_CIPHERTEXT): frozenset(
         {_S.SERVER_WAIT_IDENTITY, _S.SERVER_WAIT_FINISHED}
     ),
-    (_S.SERVER_WAIT_IDENTITY, m.MSG_IDENTITY): frozenset({_S.SERVER_WAIT_IDENTITY_VERIFY}),
+    (_S.SERVER_WAIT_IDENTITY, m.MSG_IDENTITY): frozenset(
+        {_S.SERVER_WAIT_IDENTITY_VERIFY, _S.SERVER_WAIT_FINISHED}
+    ),
     # a client that has no identity to send goes straight to Finished: always refused
     (_S.SERVER_WAIT_IDENTITY, m.MSG_FINISHED): frozenset(),
     (_S.SERVER_WAIT_IDENTITY_VERIFY, m.MSG_IDENTITY_VERIFY): frozenset({_S.SERVER_WAIT_FINISHED}),

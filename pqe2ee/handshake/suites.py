@@ -44,11 +44,14 @@ MODE_DEFAULT_KEM = {"classical": "X25519", "hybrid": "X25519MLKEM768", "pq": "ML
 
 
 class AuthKind(enum.Enum):
-    """How an identity signs: one classical, one post-quantum, or both (hybrid)."""
+    """How an identity proves itself: it signs (one classical scheme, one post-quantum,
+    or both: hybrid), or, for ``kem``, it decapsulates (a static X-Wing key: only its
+    holder derives the keys the peer encapsulated to it; docs/protocol.md §6.2)."""
 
     ED25519 = "ed25519"
     ML_DSA_65 = "ml-dsa-65"
     HYBRID = "hybrid"
+    KEM = "kem"
 
     @property
     def code(self) -> int:
@@ -60,6 +63,12 @@ class AuthKind(enum.Enum):
         """Whether a signature of this kind resists a quantum computer (ML-DSA, alone
         or in the hybrid)."""
         return self is not AuthKind.ED25519
+
+    @property
+    def signs(self) -> bool:
+        """Whether this kind authenticates by signature (IdentityVerify); ``kem``
+        authenticates by decapsulation, confirmed by the Finished MAC."""
+        return self is not AuthKind.KEM
 
     @classmethod
     def from_code(cls, code: int) -> AuthKind:
@@ -74,6 +83,7 @@ AUTH_IDS: dict[AuthKind, int] = {
     AuthKind.ED25519: 0x0807,
     AuthKind.ML_DSA_65: 0x0905,
     AuthKind.HYBRID: 0xFE00,
+    AuthKind.KEM: 0xFE01,
 }
 
 #: AEAD name -> code point (its HPKE AEAD id, from :mod:`pqe2ee.hazmat.aead`): the AEADs
@@ -140,7 +150,12 @@ class Suite:
 
 def default_suites(
     modes: Sequence[str] = ("hybrid", "pq", "classical"),
-    auth: Iterable[AuthKind] = (AuthKind.ED25519, AuthKind.HYBRID, AuthKind.ML_DSA_65),
+    auth: Iterable[AuthKind] = (
+        AuthKind.ED25519,
+        AuthKind.HYBRID,
+        AuthKind.ML_DSA_65,
+        AuthKind.KEM,
+    ),
     aeads: Sequence[str] = ("chacha20-poly1305", "aes-256-gcm"),
 ) -> list[Suite]:
     """Every combination, ordered by mode, then KEM, then auth kind, then AEAD."""

@@ -1,9 +1,12 @@
 """A known-peers file with trust on first use, like SSH's ``known_hosts``.
 
 One line per peer: ``NAME KIND FINGERPRINT`` (fingerprint as 64 hex digits, groups
-allowed; ``#`` starts a comment).  A name is printable, without whitespace or ``#``, and
-appears on one line only: a file with two lines for one name is refused on load, since
-either line could be the one an attacker added.
+allowed; ``#`` starts a comment); a ``kem`` identity's line ends with its public key too
+(base64), which a client needs to encapsulate to the server in its first flight
+(docs/protocol.md §6.2), and which must hash to the fingerprint on its line.  A name is
+printable, without whitespace or ``#``, and appears on one line only: a file with two
+lines for one name is refused on load, since either line could be the one an attacker
+added.
 
 Two ways to consult the file:
 
@@ -26,7 +29,10 @@ way is raised as :class:`~pqe2ee.exceptions.TrustStoreError`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import dataclasses
 import fcntl
 import os
 import tempfile
@@ -53,6 +59,8 @@ class KnownPeer:
     kind: AuthKind
     fingerprint: bytes
     line: int
+    #: a ``kem`` identity's whole public identity, when its line carries the key
+    identity: PublicIdentity | None = None
 
 
 def check_peer_name(name: str) -> str:
@@ -119,9 +127,16 @@ class KnownPeers:
             if len(parts) != 3:
                 raise InvalidInput(f"{self.path}:{number}: want 'NAME KIND FINGERPRINT'")
             name, kind, fp = parts
+            key = ""
+            tokens = fp.split()
+            if kind == AuthKind.KEM.value and len(tokens) > 1 and len(tokens[-1]) > 64:
+                # the last field is the key (a grouped fingerprint has short groups)
+                fp, key = " ".join(tokens[:-1]), tokens[-1]
             try:
                 check_peer_name(name)
                 peer = KnownPeer(name, AuthKind(kind), parse_fingerprint(fp), number)
+                if key:
+                    peer = self._with_key(peer, key)
             except ValueError as exc:
                 raise InvalidInput(f"{self.path}:{number}: {exc}") from None
             if name in entries:
@@ -131,6 +146,30 @@ class KnownPeers:
                 )
             entries[name] = peer
         return entries
+
+    @staticmethod
+    def _with_key(peer: KnownPeer, key: str) -> KnownPeer:
+        """``peer`` with the kem identity its line's base64 key gives, checked against
+        its fingerprint (a line whose key and fingerprint disagree is refused)."""
+        try:
+            raw = base64.b64decode(key, validate=True)
+        except binascii.Error:
+            raise ValueError("the key is not base64") from None
+        identity = PublicIdentity(AuthKind.KEM, [raw])  # InvalidInput is a ValueError
+        if identity.fingerprint() != peer.fingerprint:
+            raise ValueError("the key does not match the fingerprint on the line")
+        return dataclasses.replace(peer, identity=identity)
+
+    def known_identity(self, name: str) -> PublicIdentity | None:
+        """The ``kem`` identity filed under ``name`` with its key, if there is one: a
+        client hands it to its handshake (``Config(server_identity=...)``) to
+        authenticate the server in the first flight.
+
+        :raises InvalidInput: the file is malformed.
+        :raises TrustStoreError: the file exists but cannot be read.
+        """
+        peer = self.load().get(name)
+        return peer.identity if peer is not None else None
 
     def load(self) -> dict[str, KnownPeer]:
         """Every line of the file, by name (a missing file is an empty one).
@@ -299,7 +338,10 @@ class KnownPeers:
         check_peer_name(name)
         if text and not text.endswith("\n"):
             text += "\n"
-        text += f"{name} {identity.kind.value} {identity.fingerprint().hex()}\n"
+        line = f"{name} {identity.kind.value} {identity.fingerprint().hex()}"
+        if identity.kind is AuthKind.KEM:  # the key itself: encapsulate to it next time
+            line += " " + base64.b64encode(identity.keys[0]).decode()
+        text += line + "\n"
         target = Path(os.path.realpath(self.path))
         tmp: str | None = None
         try:

@@ -42,10 +42,10 @@ def _keygen(tmp: Path, name: str, auth: str) -> str:
 
 
 def _listen(
-    tmp: Path, *extra: str, stdin: bytes | None = None
+    tmp: Path, *extra: str, stdin: bytes | None = None, port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Start ``pqe2ee listen`` on a free port; return once it says it is listening."""
-    port = _free_port()
+    port = port or _free_port()
     proc = subprocess.Popen(
         [*PQE2EE, "listen", "--port", str(port), "--identity", str(tmp / "server.key"), *extra],
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -346,3 +346,41 @@ def test_listen_outlives_a_peer_that_fails_its_handshake(keys: tuple[Path, str, 
     assert len(refused) == 2, err
     assert "the peer does not speak pqe2ee (it sent what looks like HTTP)" in refused[0]
     assert "not the pinned one" in refused[1]
+
+
+@pytest.mark.parametrize("how", ["peer-key", "known-peers"])
+def test_kem_identities_from_keygen_to_a_session(tmp_path: Path, how: str) -> None:
+    """``keygen --auth kem`` on both sides; the client knows the server's key from its
+    .pub file (``--peer-key``) or from its known peers after the first connection, and
+    both ways the session carries data with kem authentication."""
+    server_fpr = _keygen(tmp_path, "server.key", "kem")
+    client_fpr = _keygen(tmp_path, "client.key", "kem")
+    store = tmp_path / "known_peers"
+    rounds = 2 if how == "known-peers" else 1
+    port = _free_port()  # one name in known peers: the same HOST:PORT both times
+    for n in range(rounds):
+        proc, _ = _listen(tmp_path, "--peer", client_fpr, stdin=b"hello kem\n", port=port)
+        trust = (
+            ["--peer-key", str(tmp_path / "server.key.pub")]
+            if how == "peer-key"
+            else ["--known-peers", str(store)]
+        )
+        client = _run(
+            "connect",
+            f"127.0.0.1:{port}",
+            "--identity",
+            str(tmp_path / "client.key"),
+            *trust,
+            input="from a kem client\n",
+        )
+        out, err = proc.communicate(timeout=60)
+        assert client.returncode == 0, client.stderr
+        assert proc.returncode == 0, err
+        assert client.stdout == "hello kem\n" and out == b"from a kem client\n"
+        assert "+kem+" in client.stderr and f"peer kem {server_fpr}" in client.stderr
+        if how == "known-peers":
+            assert ("added" in client.stderr) == (n == 0)
+    if how == "known-peers":
+        name, kind, *rest = store.read_text().split()
+        assert name == f"127.0.0.1:{port}"
+        assert kind == "kem" and len(rest) == 2  # fingerprint and key

@@ -78,7 +78,7 @@ def test_channel_binding_must_match() -> None:
 def test_expand_label_matches_the_spec_formula() -> None:
     """docs/protocol.md §5, built by hand: u16 length || opaque8 label || opaque8 context."""
     secret, context = os.urandom(32), os.urandom(32)
-    label = b"pqe2ee1 c hs traffic"
+    label = b"pqe2ee2 c hs traffic"
     info = (32).to_bytes(2, "big") + bytes([len(label)]) + label + bytes([32]) + context
     expected = HKDFExpand(hashes.SHA256(), 32, info).derive(secret)
     assert expand_label(secret, "c hs traffic", context, 32) == expected
@@ -106,9 +106,10 @@ def _fixed_pair() -> tuple[Connection, Connection]:
 
 
 #: SHA-256 of every byte both sides sent, in order, for the fixed handshake above.
-#: A regression anchor: it changes only if the wire format or the key schedule changes,
+#: A regression anchor (protocol version 2): it changes only if the wire format or the
+#: key schedule changes,
 #: which must come with a protocol version bump.
-KNOWN_TRANSCRIPT_SHA256 = "36645c8c027c681fce2cc87df10bb89f9ece5a3c8f5822186e57eda74cac1061"
+KNOWN_TRANSCRIPT_SHA256 = "5654195fba0730b21334fb9da340b8b23738dd889f36fe74094d0e5471bf6a7f"
 
 
 def test_known_answer_transcript() -> None:
@@ -137,7 +138,7 @@ def test_alert_codes_are_distinct() -> None:
 
 
 def _hkdf_label(secret: bytes, label: str, context: bytes, n: int) -> bytes:
-    full = b"pqe2ee1 " + label.encode()
+    full = b"pqe2ee2 " + label.encode()
     info = n.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
     return HKDFExpand(hashes.SHA256(), n, info).derive(secret)
 
@@ -162,7 +163,7 @@ def test_known_answer_transcript_recomputed_from_the_spec() -> None:
     assert sh.endswith(server_eph.public_key().public_bytes_raw())
     cb = b""
     th = hashlib.sha256(
-        b"pqe2ee handshake v1\x00" + len(cb).to_bytes(2, "big") + cb + ch + sh
+        b"pqe2ee handshake v2\x00" + len(cb).to_bytes(2, "big") + cb + ch + sh
     ).digest()
     empty = hashlib.sha256(b"").digest()
     early = hmac.new(bytes(32), bytes(32), hashlib.sha256).digest()

@@ -11,7 +11,7 @@ from pqe2ee.handshake import AuthKind, PublicIdentity, parse_fingerprint, safety
 from tests.handshake.util import identity
 
 
-@pytest.mark.parametrize("kind", list(AuthKind))
+@pytest.mark.parametrize("kind", [k for k in AuthKind if k.signs])
 def test_sign_verify_and_encoding(kind: AuthKind) -> None:
     ident = identity(kind.value)
     pub = ident.public()
@@ -21,6 +21,40 @@ def test_sign_verify_and_encoding(kind: AuthKind) -> None:
     with pytest.raises(InvalidSignature):
         pub.verify(b"other message", sigs)
     assert PublicIdentity.decode(pub.encode()) == pub
+
+
+def test_kem_identity_decapsulates_and_never_signs() -> None:
+    ident = identity("kem")
+    pub = ident.public()
+    assert len(pub.keys[0]) == 1216  # X-Wing: ML-KEM-768 || X25519
+    secret, ct = pub.encapsulate()
+    assert ident.decapsulate(ct) == secret
+    # implicit rejection: a changed ciphertext gives another secret, never an error
+    assert ident.decapsulate(bytes([ct[0] ^ 1]) + ct[1:]) != secret
+    other = identity("kem", 1)
+    assert other.decapsulate(ct) != secret
+    with pytest.raises(TypeError):
+        ident.sign(b"m")
+    with pytest.raises(InvalidSignature):
+        pub.verify(b"m", [b"x" * 64])
+    with pytest.raises(TypeError):
+        identity("ed25519").public().encapsulate()
+    assert PublicIdentity.decode(pub.encode()) == pub
+    # the seed is the whole private key: the same seed gives the same identity
+    again = type(ident)(AuthKind.KEM, ident.seeds())
+    assert again.public() == pub and again.decapsulate(ct) == secret
+    assert "secret" in repr(ident) and ident.seeds()[0].hex() not in repr(ident)
+
+
+def test_kem_identity_with_an_invalid_ml_kem_key_is_a_decode_error() -> None:
+    from pqe2ee.exceptions import InvalidInput
+
+    body = bytearray(identity("kem").public().encode())
+    # coefficient 0 of the ML-KEM key set to 0xFFF >= q: FIPS 203 §7.2 modulus check
+    body[5] = 0xFF
+    body[6] |= 0x0F
+    with pytest.raises(InvalidInput):
+        PublicIdentity.decode(bytes(body))
 
 
 def test_hybrid_needs_both_signatures() -> None:

@@ -7,7 +7,10 @@ code), and it is a second, unrelated implementation to cross-check against.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 from kyber_py.ml_kem import ML_KEM_512, ML_KEM_768, ML_KEM_1024
 
@@ -50,3 +53,21 @@ def kyberpy_mlkem(name: str) -> Any:
     from pqe2ee.hazmat.kem.mlkem import MLKEM
 
     return MLKEM(name, "kyber-py", ops=KyberPyOps(name))
+
+
+@contextlib.contextmanager
+def kem_identities_on_kyberpy() -> Iterator[None]:
+    """While inside, ``kem`` identities encapsulate with X-Wing over kyber-py, which
+    takes fixed randomness (the known-answer transcripts and the fuzz seeds need it; the
+    default backend refuses it).  Decapsulation is unchanged."""
+    from pqe2ee.handshake import identity
+    from pqe2ee.hazmat.kem import get_kem
+    from pqe2ee.hazmat.kem.xwing import XWingKEM
+
+    oracle = XWingKEM(kyberpy_mlkem("ML-KEM-768"))
+
+    def pick(name: str, **kwargs: Any) -> Any:
+        return oracle if name == "X-Wing" else get_kem(name, **kwargs)
+
+    with mock.patch.object(identity, "get_kem", pick):
+        yield

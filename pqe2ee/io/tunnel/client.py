@@ -2,15 +2,18 @@
 
 The server's identity is pinned: a server that presents another one fails the handshake
 (``IdentityRejected``), and the local connection is dropped with that reason logged,
-before any of its bytes have left this machine.
+before any of its bytes have left this machine.  A ``kem`` server's key, once a pinned
+handshake has proven it, is kept for the connections after: they encapsulate to it in
+their first flight and take one round trip (docs/protocol.md §6.2).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 
-from pqe2ee.handshake import Connection
+from pqe2ee.handshake import Connection, PublicIdentity
 from pqe2ee.io.tunnel import sockets
 from pqe2ee.io.tunnel.config import ClientSettings
 from pqe2ee.io.tunnel.connlog import LOGGER
@@ -62,7 +65,18 @@ class TunnelClient(Listener):
             return
         if not self._establish(link):
             return
+        self._learn(done.peer_identity)
         self.note_session(link, done.suite, done.peer_identity)
         await self.carry(
             link, conn, sock, remote, owned, plain_is_near=True, names=("local", "tunnel")
         )
+
+    def _learn(self, peer: PublicIdentity | None) -> None:
+        """Keep a pinned ``kem`` server's proven key for the next handshakes."""
+        config = self.settings.config
+        if peer is None or peer.kind.signs or config.server_identity == peer:
+            return
+        if peer.fingerprint() not in config.peer_fingerprints:  # pragma: no cover - pinned
+            return
+        config = dataclasses.replace(config, server_identity=peer)
+        self.settings = dataclasses.replace(self.settings, config=config)
