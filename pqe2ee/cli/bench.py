@@ -45,6 +45,28 @@ def _measure(quick: bool, path: PathProfile) -> Report:
         )
 
 
+def _metric_row(
+    table: Table,
+    report: Report,
+    columns: list[tuple[str, str]],
+    label: str,
+    metric: str,
+    fmt: str,
+    group: str = "handshake",
+) -> None:
+    """One row of ``metric`` for each ``(mode, name)`` column: "-" where it was not
+    measured, "~" after a figure whose spread between runs was over :data:`NOISY`."""
+    cells = []
+    for mode, name in columns:
+        found = report.find(group, metric, mode, name)
+        if not found:
+            cells.append("-")
+            continue
+        noisy = found[0].spread is not None and found[0].spread > NOISY
+        cells.append(fmt.format(found[0].value) + (" ~" if noisy else ""))
+    table.add_row(label, *cells)
+
+
 def summary_table(report: Report) -> Table:
     """Classical, hybrid and pq side by side: the table to act on."""
     table = Table(
@@ -54,17 +76,10 @@ def summary_table(report: Report) -> Table:
     for col in ("", *MODES):
         table.add_column(col, justify="left" if not col else "right")
     names = {m: report.find("handshake", "server_cpu_ms", m)[0].name for m in MODES}
+    columns = [(m, names[m]) for m in MODES]
 
     def row(label: str, metric: str, fmt: str, group: str = "handshake") -> None:
-        cells = []
-        for m in MODES:
-            r = report.find(group, metric, m, names[m])
-            if not r:
-                cells.append("-")
-                continue
-            noisy = r[0].spread is not None and r[0].spread > NOISY
-            cells.append(fmt.format(r[0].value) + (" ~" if noisy else ""))
-        table.add_row(label, *cells)
+        _metric_row(table, report, columns, label, metric, fmt, group)
 
     table.add_row("KEM", *[names[m].split("/")[0] for m in MODES])
     row("client CPU per handshake", "client_cpu_ms", "{:.2f} ms")
@@ -117,11 +132,7 @@ def auth_table(report: Report) -> Table | None:
         return found[0].value if found else None
 
     def row(label: str, metric: str, fmt: str) -> None:
-        cells = []
-        for name in names:
-            v = value(metric, name)
-            cells.append("-" if v is None else fmt.format(v))
-        table.add_row(label, *cells)
+        _metric_row(table, report, [("hybrid", n) for n in names], label, metric, fmt)
 
     row("client CPU per handshake", "client_cpu_ms", "{:.2f} ms")
     row("server CPU per handshake", "server_cpu_ms", "{:.2f} ms")

@@ -19,7 +19,7 @@ from pqe2ee.exceptions import DowngradeError, InvalidInput
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.handshake_state import CLIENT_CONTEXT, HandshakeState
 from pqe2ee.handshake.keyschedule import finished_mac
-from pqe2ee.handshake.peer_auth import accept, on_identity, on_identity_verify
+from pqe2ee.handshake.peer_auth import accept, answer_challenge, on_identity, on_identity_verify
 from pqe2ee.handshake.record import RecordCipher
 from pqe2ee.handshake.state import Alert, State, fail
 from pqe2ee.handshake.suites import KEM_IDS, AuthKind, Suite
@@ -172,31 +172,17 @@ def _send_finished(hs: HandshakeState) -> State:
     return State.CONNECTED
 
 
-def _decapsulate_challenge(hs: HandshakeState, whole: bytes, body: bytes) -> tuple[bytes, bytes]:
-    """Decapsulate the server's KemCiphertext to this client's ``kem`` identity and fold
-    the secret into the chain: the new ``(client, server)`` handshake secrets."""
-    msg = m.KemCiphertext.decode(body)
-    identity = hs.config.identity
-    assert identity is not None
-    try:
-        secret = identity.decapsulate(msg.ciphertext)
-    except InvalidInput as exc:
-        raise fail(Alert.HANDSHAKE_FAILURE, f"bad KemCiphertext: {exc}") from None
-    hs.transcript.add(whole)
-    return hs.schedule.mix(secret, hs.transcript.digest())
-
-
 def on_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
     """The server's KemCiphertext to this client's ``kem`` identity (sent after the
     server's Finished): prove the secret with this client's Finished (§6.2)."""
-    hs.c_hs, _ = _decapsulate_challenge(hs, whole, body)
+    hs.c_hs, _ = answer_challenge(hs, whole, body)
     return _send_finished(hs)
 
 
 def on_early_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
     """The known server's KemCiphertext to this client's early identity (§6.3), before
     its Finished: both Finished MACs and the application keys now depend on it."""
-    hs.c_hs, hs.s_hs = _decapsulate_challenge(hs, whole, body)
+    hs.c_hs, hs.s_hs = answer_challenge(hs, whole, body)
     return State.CLIENT_WAIT_FINISHED
 
 

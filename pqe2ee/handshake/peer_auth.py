@@ -12,13 +12,13 @@ adapter's ``check_peer`` callback) says yes; until then ``peer_identity`` stays 
 
 from __future__ import annotations
 
-from pqe2ee.exceptions import IdentityRejected, InvalidSignature, TrustStoreError
+from pqe2ee.exceptions import IdentityRejected, InvalidInput, InvalidSignature, TrustStoreError
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.handshake_state import CLIENT_CONTEXT, SERVER_CONTEXT, HandshakeState
 from pqe2ee.handshake.identity import PublicIdentity
 from pqe2ee.handshake.state import Alert, Role, State, fail
 
-__all__ = ["accept", "on_identity", "on_identity_verify"]
+__all__ = ["accept", "answer_challenge", "on_identity", "on_identity_verify"]
 
 
 def on_identity(hs: HandshakeState, whole: bytes, body: bytes) -> State:
@@ -68,6 +68,25 @@ def _challenge(hs: HandshakeState, identity: PublicIdentity) -> State:
         hs.s_hs = s_hs
         return State.CLIENT_WAIT_FINISHED
     return State.SERVER_WAIT_FINISHED
+
+
+def answer_challenge(hs: HandshakeState, whole: bytes, body: bytes) -> tuple[bytes, bytes]:
+    """A KemCiphertext to this side's own ``kem`` identity: decapsulate it and fold the
+    secret into the chain; the new ``(client, server)`` handshake secrets (§6.2).
+
+    :raises Fail: a ciphertext of the wrong length (``handshake failure``).  A wrong
+        ciphertext of the right length decapsulates to a secret the peer does not have
+        (implicit rejection): the Finished that follows fails instead.
+    """
+    msg = m.KemCiphertext.decode(body)
+    identity = hs.config.identity
+    assert identity is not None
+    try:
+        secret = identity.decapsulate(msg.ciphertext)
+    except InvalidInput as exc:
+        raise fail(Alert.HANDSHAKE_FAILURE, f"bad KemCiphertext: {exc}") from None
+    hs.transcript.add(whole)
+    return hs.schedule.mix(secret, hs.transcript.digest())
 
 
 def accept(hs: HandshakeState, identity: PublicIdentity) -> None:

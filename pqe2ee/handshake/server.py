@@ -19,7 +19,7 @@ from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.handshake_state import SERVER_CONTEXT, HandshakeState
 from pqe2ee.handshake.identity import PublicIdentity
 from pqe2ee.handshake.keyschedule import finished_mac
-from pqe2ee.handshake.peer_auth import accept, on_identity, on_identity_verify
+from pqe2ee.handshake.peer_auth import accept, answer_challenge, on_identity, on_identity_verify
 from pqe2ee.handshake.record import RecordCipher
 from pqe2ee.handshake.state import Alert, State, fail
 from pqe2ee.handshake.suites import KEM_IDS, AuthKind, Suite
@@ -169,15 +169,7 @@ def _send_finished(hs: HandshakeState) -> State:
 def on_kem_ciphertext(hs: HandshakeState, whole: bytes, body: bytes) -> State:
     """The client's KemCiphertext to this server's ``kem`` identity: decapsulate, fold
     the secret into the chain, and prove it with the Finished (§6.2)."""
-    msg = m.KemCiphertext.decode(body)
-    identity = hs.config.identity
-    assert identity is not None
-    try:
-        secret = identity.decapsulate(msg.ciphertext)
-    except InvalidInput as exc:
-        raise fail(Alert.HANDSHAKE_FAILURE, f"bad KemCiphertext: {exc}") from None
-    hs.transcript.add(whole)
-    hs.c_hs, hs.s_hs = hs.schedule.mix(secret, hs.transcript.digest())
+    hs.c_hs, hs.s_hs = answer_challenge(hs, whole, body)
     return _send_finished(hs)
 
 

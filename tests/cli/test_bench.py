@@ -211,3 +211,27 @@ def test_migrate_with_an_inventory(tmp_path: Path, tiny_report: Report) -> None:
     out = subprocess.run([*base[:-1], str(bad)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert "no 'targets' list" in out.stderr
+
+
+def test_kem_authentication_rows_and_table(tiny_report: Report) -> None:
+    """The hybrid KEM with kem identities is timed too: rows ``KEM/AUTH/mutual`` with the
+    usual metrics, one round trip, and a ClientHello larger by exactly the ciphertext to
+    the server and the sealed early identity (docs/protocol.md §6.2, §6.3)."""
+    from rich.console import Console
+
+    from pqe2ee.cli.bench import auth_table
+
+    kem, ed = "X25519MLKEM768/kem/mutual", "X25519MLKEM768/ed25519/mutual"
+    metrics = {r.metric for r in tiny_report.results if r.name == kem}
+    assert {"handshakes_per_s", "latency_us", "wire_bytes", "flights"} <= metrics
+    assert tiny_report.value("handshake", "flights", "hybrid", kem) == 3
+    grown = tiny_report.value("handshake", "flight1_bytes", "hybrid", kem) - tiny_report.value(
+        "handshake", "flight1_bytes", "hybrid", ed
+    )
+    assert grown == 1120 + (1221 + 16)  # X-Wing ciphertext; kem Identity body + tag
+    table = auth_table(tiny_report)
+    assert table is not None
+    console = Console(width=120, record=True)
+    console.print(table)
+    text = console.export_text()
+    assert "kem" in text and "ed25519" in text and "rate per core vs ed25519" in text

@@ -19,7 +19,7 @@ from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.connection import Alert
 from pqe2ee.handshake.events import ConnectionClosed, DataReceived
 from pqe2ee.handshake.record import CT_HANDSHAKE
-from tests.handshake.util import Outcome, drain, identity, pair, run
+from tests.handshake.util import Outcome, end_streams, flip_byte, identity, pair, run
 
 
 def _mutual() -> tuple[Connection, Connection]:
@@ -37,28 +37,7 @@ def _honest_flights() -> list[tuple[str, bytes]]:
     return out.flights
 
 
-def _flip(target: int, pos: int) -> object:
-    def mutate(direction: str, flight: int, data: bytes) -> bytes | None:
-        if flight != target:
-            return data
-        changed = bytearray(data)
-        changed[pos] ^= 0x01
-        return bytes(changed)
-
-    return mutate
-
-
 FLIGHTS = _honest_flights()
-
-
-def _end_streams(out: Outcome, client: Connection, server: Connection) -> None:
-    for conn, name in ((client, "client"), (server, "server")):
-        if getattr(out, f"{name}_error") is None:
-            conn.receive_data(b"")
-            try:
-                drain(conn, getattr(out, f"{name}_events"))
-            except RemoteProtocolError as exc:
-                setattr(out, f"{name}_error", exc)
 
 
 @pytest.mark.parametrize("flight", range(3))
@@ -69,11 +48,9 @@ def test_flipping_any_byte_of_any_handshake_flight_fails(flight: int) -> None:
     stride = 1 if flight != 0 else 3  # every third byte of the 1.3 KB ClientHello
     for pos in range(0, size, stride):
         client, server = _mutual()
-        out = run(client, server, mutate=_flip(flight, pos))  # type: ignore[arg-type]
+        out = run(client, server, mutate=flip_byte(flight, pos))
         if out.error is None:
-            # a flipped length can leave a side waiting for bytes that never come; when
-            # the stream then ends, that must be an error, not a completed handshake
-            _end_streams(out, client, server)
+            end_streams(out, client, server)
         assert out.error is not None, f"flight {flight} byte {pos} went unnoticed"
         assert not out.server_done, f"server completed despite byte {pos} of flight {flight}"
         assert not (out.client_done and out.server_done)

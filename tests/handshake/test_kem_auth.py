@@ -22,7 +22,7 @@ from pqe2ee.handshake import AuthKind, Config, Connection, Policy, PublicIdentit
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.events import DataReceived
 from pqe2ee.handshake.state import Alert, State
-from tests.handshake.util import Outcome, drain, identity, run
+from tests.handshake.util import drain, end_streams, flip_byte, identity, run
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,6 @@ PATTERNS = [
 IDS = [p.name for p in PATTERNS]
 
 
-def _end_streams(out: Outcome, client: Connection, server: Connection) -> None:
-    for conn, name in ((client, "client"), (server, "server")):
-        if getattr(out, f"{name}_error") is None:
-            conn.receive_data(b"")
-            try:
-                drain(conn, getattr(out, f"{name}_events"))
-            except RemoteProtocolError as exc:
-                setattr(out, f"{name}_error", exc)
-
-
 @pytest.mark.parametrize("pattern", PATTERNS, ids=IDS)
 def test_every_pattern_completes_with_the_right_peers_and_one_session(pattern: Pattern) -> None:
     client, server = pattern.pair()
@@ -120,17 +110,6 @@ def test_kem_authentication_sends_fewer_bytes_than_ml_dsa_65() -> None:
     assert sum(len(d) for _, d in kem.flights) < sum(len(d) for _, d in mldsa.flights)
 
 
-def _flip(target: int, pos: int) -> object:
-    def mutate(direction: str, flight: int, data: bytes) -> bytes | None:
-        if flight != target:
-            return data
-        changed = bytearray(data)
-        changed[pos] ^= 0x01
-        return bytes(changed)
-
-    return mutate
-
-
 #: The flights no other test tampers with: all of the two mutual kem patterns (the
 #: server-auth ones are their prefixes), and the kem client's flights after an ed25519
 #: server's (whose first two are the signature suites', tampered in test_attacks.py).
@@ -154,9 +133,9 @@ def test_flipping_any_byte_of_any_flight_fails(pattern: Pattern, flight: int) ->
     stride = 3 if size > 1500 else 1
     for pos in range(0, size, stride):
         client, server = pattern.pair()
-        out = run(client, server, mutate=_flip(flight, pos))  # type: ignore[arg-type]
+        out = run(client, server, mutate=flip_byte(flight, pos))
         if out.error is None:
-            _end_streams(out, client, server)
+            end_streams(out, client, server)
         assert out.error is not None, f"flight {flight} byte {pos} went unnoticed"
         assert not out.server_done, f"server completed despite byte {pos} of flight {flight}"
 

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from pqe2ee.handshake import AuthKind, Config, Connection, FixedRandomness, Identity, Policy
-from tests.handshake.util import run
+from tests.handshake.util import run, split_tlv
 from tests.hazmat._kyberpy import kem_identities_on_kyberpy
 
 SERVER_SEED = bytes(range(32))
@@ -151,15 +151,6 @@ def _xwing_decaps(seed: bytes, ct: bytes) -> bytes:
     return hashlib.sha3_256(ss_m + ss_x + ct[1088:] + pk_x + b"\\.//^\\").digest()
 
 
-def _messages(plain: bytes) -> list[bytes]:
-    out, pos = [], 0
-    while pos < len(plain):
-        n = int.from_bytes(plain[pos + 1 : pos + 4], "big")
-        out.append(plain[pos : pos + 4 + n])
-        pos += 4 + n
-    return out
-
-
 def test_kem_known_mutual_recomputed_from_the_spec() -> None:
     """docs/protocol.md §4, §5, §6.2, §6.3, from the wire and the fixed secrets: open
     the early identity, derive the chain, open the server's flight, check its Finished."""
@@ -194,7 +185,7 @@ def test_kem_known_mutual_recomputed_from_the_spec() -> None:
     header = rest[:4]
     plain = ChaCha20Poly1305(key).decrypt(iv, rest[4:], header)  # seq 0
     assert plain[-1] == 0x16
-    ee, kem_ct, finished = _messages(plain[:-1])
+    ee, kem_ct, finished = split_tlv(plain[:-1])
     assert ee == bytes([8, 0, 0, 1, 1])  # the client's identity is asked for
     assert kem_ct[0] == 12 and finished[0] == 20
     # §6.2: the KemCiphertext to the client, mixed in; the Finished keyed from it

@@ -19,7 +19,7 @@ from pqe2ee.handshake.state import Alert
 from pqe2ee.handshake.suites import KEM_IDS
 from pqe2ee.hazmat.kdf import hkdf_extract
 from pqe2ee.hazmat.kem import get_kem
-from tests.handshake.util import identity, pair, run
+from tests.handshake.util import identity, pair, run, split_tlv
 
 
 def established(kem: str | None = None, aead: str | None = None) -> tuple[Connection, Connection]:
@@ -33,17 +33,6 @@ def established(kem: str | None = None, aead: str | None = None) -> tuple[Connec
     outcome = run(client, server)
     assert outcome.client_done and outcome.server_done
     return client, server
-
-
-def frames(data: bytes) -> list[bytes]:
-    """Split a byte string of whole frames into the frames."""
-    out, pos = [], 0
-    while pos < len(data):
-        n = int.from_bytes(data[pos + 1 : pos + 4], "big")
-        out.append(data[pos : pos + 4 + n])
-        pos += 4 + n
-    assert pos == len(data)
-    return out
 
 
 def deliver(dst: Connection, data: bytes, *, byte_at_a_time: bool = False) -> bytes:
@@ -211,7 +200,7 @@ def test_old_keys_cannot_open_records_after_a_step() -> None:
     spy.seq = seq
     inner, share = spy.open(share_wire[:4], share_wire[4:])
     assert inner == rec.INNER_PQ_SHARE
-    ku, ct_record = frames(answer)
+    ku, ct_record = split_tlv(answer)
     spy = rec.RecordCipher(aead, old[1])
     spy.open(ku[:4], ku[4:])
     spy.update()
@@ -232,7 +221,7 @@ def test_old_keys_cannot_open_records_after_a_step() -> None:
             src.send_data(b"after the step %d" % i)
         src.update_keys()
         src.send_data(b"after an update")
-        wire[direction] = frames(src.data_to_send())
+        wire[direction] = split_tlv(src.data_to_send())
         assert len(wire[direction]) == 6
         deliver(dst, b"".join(wire[direction]))
     candidates = []
@@ -287,7 +276,7 @@ def test_ratchet_records_during_the_handshake_are_fatal(inner: int) -> None:
     client, server = pair()
     server.receive_data(client.data_to_send())
     server.next_event()
-    hello = frames(server.data_to_send())[0]
+    hello = split_tlv(server.data_to_send())[0]
     assert hello[0] == rec.CT_HANDSHAKE  # ServerHello; the encrypted flight is dropped
     assert server.suite is not None
     forged = rec.RecordCipher(server.suite.aead, server._hs.s_hs).seal(

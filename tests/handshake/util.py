@@ -100,3 +100,42 @@ def pair(
     client = Connection(client_config or Config(), "client", **kwargs)
     server = Connection(server_config, "server")
     return client, server
+
+
+def flip_byte(target: int, pos: int) -> Mutator:
+    """A mutator for :func:`run` that flips the low bit of byte ``pos`` of flight
+    ``target`` (flights counted in both directions) and passes the rest on."""
+
+    def mutate(direction: str, flight: int, data: bytes) -> bytes | None:
+        if flight != target:
+            return data
+        changed = bytearray(data)
+        changed[pos] ^= 0x01
+        return bytes(changed)
+
+    return mutate
+
+
+def end_streams(out: Outcome, client: Connection, server: Connection) -> None:
+    """End both streams of a run that neither side failed, recording what that raises:
+    a flipped length can leave a side waiting for bytes that never come, and the end of
+    the stream must then be an error, not a completed handshake."""
+    for conn, name in ((client, "client"), (server, "server")):
+        if getattr(out, f"{name}_error") is None:
+            conn.receive_data(b"")
+            try:
+                drain(conn, getattr(out, f"{name}_events"))
+            except RemoteProtocolError as exc:
+                setattr(out, f"{name}_error", exc)
+
+
+def split_tlv(data: bytes) -> list[bytes]:
+    """Split whole ``type u8 || length u24 || body`` units (frames, or the handshake
+    messages inside a record) into a list; they must fill ``data`` exactly."""
+    out, pos = [], 0
+    while pos < len(data):
+        n = int.from_bytes(data[pos + 1 : pos + 4], "big")
+        out.append(data[pos : pos + 4 + n])
+        pos += 4 + n
+    assert pos == len(data)
+    return out
