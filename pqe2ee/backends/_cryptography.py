@@ -18,8 +18,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
 
 
-class _MLKEM:
-    checks_modulus = True
+class _SeededKeys:
+    """Loading one parameter set's keys: private ones from their seed (ML-KEM's
+    ``d || z``, ML-DSA's xi), public ones from their bytes."""
 
     def __init__(self, name: str, priv_cls: Any, pub_cls: Any) -> None:
         self.name = name
@@ -30,8 +31,12 @@ class _MLKEM:
         key = self._priv_cls.from_seed_bytes(seed)
         return key, key.public_key().public_bytes_raw()
 
-    def load_public(self, ek: bytes) -> Any:
-        return self._pub_cls.from_public_bytes(ek)
+    def load_public(self, raw: bytes) -> Any:
+        return self._pub_cls.from_public_bytes(raw)
+
+
+class _MLKEM(_SeededKeys):
+    checks_modulus = True
 
     def encapsulate(self, pub: Any) -> tuple[bytes, bytes]:
         ss, ct = pub.encapsulate()
@@ -42,19 +47,7 @@ class _MLKEM:
         return ss
 
 
-class _MLDSA:
-    def __init__(self, name: str, priv_cls: Any, pub_cls: Any) -> None:
-        self.name = name
-        self._priv_cls = priv_cls
-        self._pub_cls = pub_cls
-
-    def load_private(self, seed: bytes) -> tuple[Any, bytes]:
-        key = self._priv_cls.from_seed_bytes(seed)
-        return key, key.public_key().public_bytes_raw()
-
-    def load_public(self, pk: bytes) -> Any:
-        return self._pub_cls.from_public_bytes(pk)
-
+class _MLDSA(_SeededKeys):
     def sign(self, priv: Any, message: bytes) -> bytes:
         sig: bytes = priv.sign(message)
         return sig

@@ -26,20 +26,11 @@ OQS_REASON = backend_status()["oqs"]
 needs_oqs = pytest.mark.skipif(not HAS_OQS, reason=f"declared skip: {OQS_REASON}")
 
 
-def _run_without_liboqs(code: str, **env: str) -> dict[str, object]:
-    """Run ``code`` in a fresh interpreter where no liboqs can be found; return its JSON."""
-    prelude = textwrap.dedent(
-        """
-        import ctypes.util, json, sys
-        ctypes.util.find_library = lambda name: None
-        """
-    )
-    full_env = {**os.environ, "OQS_INSTALL_PATH": "/nonexistent/oqs", **env}
-    if "PQE2EE_LIBOQS" not in env:
-        full_env.pop("PQE2EE_LIBOQS", None)
+def _run_json(prelude: str, code: str, env: dict[str, str]) -> dict[str, object]:
+    """Run ``prelude`` then ``code`` in a fresh interpreter with ``env``; return its JSON."""
     out = subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        env=full_env,
+        [sys.executable, "-c", textwrap.dedent(prelude) + textwrap.dedent(code)],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -47,6 +38,18 @@ def _run_without_liboqs(code: str, **env: str) -> dict[str, object]:
     )
     result: dict[str, object] = json.loads(out.stdout)
     return result
+
+
+def _run_without_liboqs(code: str, **env: str) -> dict[str, object]:
+    """Run ``code`` in a fresh interpreter where no liboqs can be found; return its JSON."""
+    prelude = """
+        import ctypes.util, json, sys
+        ctypes.util.find_library = lambda name: None
+        """
+    full_env = {**os.environ, "OQS_INSTALL_PATH": "/nonexistent/oqs", **env}
+    if "PQE2EE_LIBOQS" not in env:
+        full_env.pop("PQE2EE_LIBOQS", None)
+    return _run_json(prelude, code, full_env)
 
 
 def test_default_backend_is_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,17 +159,7 @@ def _run_counting(code: str, answer: str, **env: str) -> dict[str, object]:
     for name in ("PQE2EE_LIBOQS", "OQS_INSTALL_PATH"):
         if name not in env:
             full_env.pop(name, None)
-    prelude = textwrap.dedent(_COUNT_FIND_LIBRARY.format(answer=answer))
-    out = subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    result: dict[str, object] = json.loads(out.stdout)
-    return result
+    return _run_json(_COUNT_FIND_LIBRARY.format(answer=answer), code, full_env)
 
 
 _LOOK_TWICE = """

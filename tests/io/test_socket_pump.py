@@ -29,7 +29,7 @@ from pqe2ee.handshake import record as rec
 from pqe2ee.hazmat import core
 from pqe2ee.hazmat import records as bulk
 from pqe2ee.hazmat.pump import Pump, PumpBuffer, PumpFlag, PumpResult, PumpStatus
-from pqe2ee.io.socket_pump import Outcome, SideError, SocketPump
+from pqe2ee.io.socket_pump import BUFFER_SIZE, Outcome, SideError, SocketPump
 from tests.handshake.util import identity, pair, run
 
 pytestmark = pytest.mark.skipif(not core.AVAILABLE, reason=core.ERROR)
@@ -82,14 +82,17 @@ class Side:
 
 
 @contextmanager
-def pumped(conn: Connection, *, tcp: bool = False) -> Iterator[tuple[Side, socket.socket]]:
-    """A pump for ``conn``; yields it and the far end of its session socket."""
+def pumped(
+    conn: Connection, *, tcp: bool = False, buffer_size: int = BUFFER_SIZE
+) -> Iterator[tuple[Side, socket.socket]]:
+    """A pump for ``conn`` (buffers of ``buffer_size``); yields it and the far end of its
+    session socket."""
     make: Callable[[], tuple[socket.socket, socket.socket]] = tcp_pair if tcp else socket.socketpair
     app, plain = make()
     wire, far = make()
     for s in (app, far):
         s.settimeout(WAIT)
-    side = Side(SocketPump(conn, plain, wire), app, wire)
+    side = Side(SocketPump(conn, plain, wire, buffer_size=buffer_size), app, wire)
     try:
         yield side, far
     finally:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -19,12 +17,10 @@ from pqe2ee.handshake import record as rec
 from pqe2ee.hazmat import core
 from pqe2ee.hazmat.padding import Padding
 from pqe2ee.hazmat.pump import BUFFER_MIN, Pump, PumpBuffer
-from pqe2ee.io.socket_pump import Outcome, SocketPump
+from pqe2ee.io.socket_pump import Outcome
 from tests.handshake.test_padding import promised
 from tests.handshake.util import identity, pair, run
 from tests.io.test_socket_pump import (
-    WAIT,
-    Side,
     _expect_failure,
     _recv_exactly,
     data_of,
@@ -101,28 +97,10 @@ def test_the_pump_strips_the_peers_padding(policy: str) -> None:
         assert a.result() is Outcome.DONE
 
 
-@contextmanager
-def small_pump(conn: Connection) -> Iterator[tuple[Side, socket.socket]]:
-    """A pump with the smallest buffers the core allows, for ``conn``."""
-    app, plain = socket.socketpair()
-    wire, far = socket.socketpair()
-    for s in (app, far):
-        s.settimeout(WAIT)
-    side = Side(SocketPump(conn, plain, wire, buffer_size=BUFFER_MIN), app, wire)
-    try:
-        yield side, far
-    finally:
-        if side.thread is not None:
-            side.thread.join(WAIT)
-        side.pump.release()
-        for s in (app, plain, wire, far):
-            s.close()
-
-
 def test_a_small_pump_buffer_still_carries_the_largest_padding() -> None:
     # block:65536 makes every record 64 KiB, sixteen times the pump's buffer
     client, server = established("block:65536")
-    with small_pump(client) as (a, far):
+    with pumped(client, buffer_size=BUFFER_MIN) as (a, far):
         a.start()
         data = os.urandom(100_000)
         a.app.sendall(data)
