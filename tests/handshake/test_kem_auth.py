@@ -18,7 +18,7 @@ from pqe2ee.exceptions import (
     RemoteProtocolError,
     UnauthenticatedAlert,
 )
-from pqe2ee.handshake import AuthKind, Config, Connection, Policy, PublicIdentity
+from pqe2ee.handshake import AuthKind, Config, Connection, Identity, Policy, PublicIdentity
 from pqe2ee.handshake import messages as m
 from pqe2ee.handshake.events import DataReceived
 from pqe2ee.handshake.state import Alert, State
@@ -268,16 +268,22 @@ def test_a_stale_known_key_fails_with_the_reason() -> None:
     assert not out.server_done
 
 
+def _impostor(real: Identity) -> Identity:
+    """A kem identity that presents ``real``'s public key but holds another secret."""
+
+    class Impostor(Identity):
+        def public(self) -> PublicIdentity:
+            return real.public()
+
+    return Impostor(AuthKind.KEM, [bytes(32)])
+
+
 def test_an_impostor_without_the_secret_key_cannot_finish() -> None:
     """A server presenting the real kem public key (it is public) but not holding the
     secret key derives other keys: its Finished does not verify."""
     real = identity("kem")
 
-    class Impostor(type(real)):  # type: ignore[misc]
-        def public(self) -> PublicIdentity:
-            return real.public()
-
-    fake = Impostor(AuthKind.KEM, [bytes(32)])
+    fake = _impostor(real)
     client = Connection(
         Config(peer_fingerprints=frozenset({real.public().fingerprint()})), "client"
     )
@@ -291,11 +297,7 @@ def test_an_impostor_without_the_secret_key_cannot_finish() -> None:
 def test_a_kem_client_without_the_secret_key_cannot_finish() -> None:
     real = identity("kem", 1)
 
-    class Impostor(type(real)):  # type: ignore[misc]
-        def public(self) -> PublicIdentity:
-            return real.public()
-
-    fake = Impostor(AuthKind.KEM, [bytes(32)])
+    fake = _impostor(real)
     for known in (True, False):
         sid = identity("kem")
         client = Connection(
